@@ -1,0 +1,110 @@
+"""The `survey` command: this app's Flask CLI with the platform's own commands."""
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from survey import create_app
+from survey.models import Role
+from survey.security import display_code
+from survey.services import ServiceError
+
+
+def prepare_database() -> None:
+    """Bring the schema up to date and create the first administrator if there is none."""
+    from flask_migrate import upgrade
+
+    from survey.services.accounts import ensure_first_admin
+
+    upgrade()
+    first = ensure_first_admin()
+    if first:
+        username, password = first
+        click.secho("已创建首个管理员账号（密码只显示这一次，请妥善保存）：", fg="yellow", err=True)
+        click.secho(f"  用户名 {username}  密码 {password}", fg="yellow", err=True)
+
+
+def vote_url(code: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/v/{display_code(code)}"
+
+
+@click.command("run")
+@click.option("--host", default="0.0.0.0", show_default=True, help="监听地址")  # noqa: S104
+@click.option("--port", default=5000, show_default=True, type=int, envvar="PORT", help="端口")
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Upgrade the database and serve the platform (for a meeting, prefer gunicorn)."""
+    prepare_database()
+    click.echo(f"平台地址：{current_app.config['PUBLIC_BASE_URL']}/")
+    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ORGANIZER.value)
+@click.option("--name", "display_name", default="", help="显示的姓名")
+@click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
+@with_appcontext
+def create_user_command(username: str, role: str, display_name: str, password: str) -> None:
+    """Add an account (admin, organizer or assessor)."""
+    from survey.services.accounts import create_user
+
+    try:
+        user = create_user(username, password, Role(role), display_name)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"已创建用户 {user.username}（{user.role.label}）。")
+
+
+@click.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出，供脚本使用")
+@click.option("--codes", "codes_per_group", type=click.IntRange(1, 500), default=None)
+@with_appcontext
+def demo_command(as_json: bool, codes_per_group: int | None) -> None:
+    """Create an open demo session with codes, and print where to go."""
+    from survey.services.demo import create_demo
+
+    prepare_database()
+    result = create_demo(codes_per_group or current_app.config["DEMO_CODES_PER_GROUP"])
+    base = current_app.config["PUBLIC_BASE_URL"]
+    payload = {
+        "session_id": result.session_id,
+        "base_url": base,
+        "login_url": f"{base}/login",
+        "sessions_url": f"{base}/sessions",
+        "code_entry_url": f"{base}/v",
+        "organizer": {"username": result.username, "password": result.password},
+        "codes": [
+            {"group": group, "code": display_code(code), "vote_url": vote_url(code)}
+            for group, codes in result.codes.items()
+            for code in codes
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"演示测评已创建并开始投票（编号 {result.session_id}）。")
+    click.echo(f"组织者登录：{payload['login_url']}")
+    click.echo(f"  用户名 {result.username}  密码 {result.password}")
+    click.echo(f"测评码输入页：{payload['code_entry_url']}")
+    click.echo("各测评码的投票地址（用手机打开即可投票）：")
+    for row in payload["codes"]:
+        click.echo(f"  [{row['group']}] {row['code']}  {row['vote_url']}")
+
+
+def register_commands(app) -> None:
+    """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
+    for command in (run_command, create_user_command, demo_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `survey` console script."""
+    from flask.cli import routes_command, shell_command
+
+    cli = FlaskGroup(create_app=create_app, add_default_commands=False, help="民主测评平台命令行。")
+    cli.add_command(shell_command)
+    cli.add_command(routes_command)
+    cli.main(prog_name="survey")

@@ -1,0 +1,323 @@
+"""The ORM. Models never commit: services own the transactions.
+
+Ballots and answers deliberately carry no link to a code or a person, no time, no network
+address, no user agent and no sequential id; see docs/anonymity.md.
+"""
+
+import secrets
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def random_id() -> str:
+    """A random primary key for rows whose order of creation must stay secret."""
+    return secrets.token_hex(16)
+
+
+def enum_column(enum: type[StrEnum], **kwargs) -> sa.Enum:
+    """Store a StrEnum as its value in a VARCHAR with a CHECK constraint on both engines."""
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        name=enum.__name__.lower(),
+        **kwargs,
+    )
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ORGANIZER = "organizer"
+    ASSESSOR = "assessor"
+
+    @property
+    def label(self) -> str:
+        return {"admin": "系统管理员", "organizer": "组织者", "assessor": "考核组"}[self.value]
+
+
+class SessionState(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "准备中", "open": "测评进行中", "closed": "已结束"}[self.value]
+
+
+class MeetingType(StrEnum):
+    REPORT_EVALUATE = "report_evaluate"
+    SHUZE_SHULIAN = "shuze_shulian"
+    RISK_PREVENTION = "risk_prevention"
+
+    @property
+    def label(self) -> str:
+        return {
+            "report_evaluate": "汇报测评",
+            "shuze_shulian": "述责述廉",
+            "risk_prevention": "廉洁风险防范管理考评",
+        }[self.value]
+
+
+class SubjectRole(StrEnum):
+    TEAM = "team"
+    PRINCIPAL = "principal"
+    MEMBER = "member"
+
+    @property
+    def label(self) -> str:
+        return {"team": "领导班子", "principal": "主要负责人", "member": "班子成员"}[self.value]
+
+
+class CodeStatus(StrEnum):
+    UNUSED = "unused"
+    USED = "used"
+    VOID = "void"
+
+
+class GrantLevel(StrEnum):
+    ORGANIZE = "organize"
+    ASSESS = "assess"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(64), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class RuleSetRecord(db.Model):
+    """A rule set file stored verbatim, so a session's scores can be recomputed years later."""
+
+    __tablename__ = "rule_set"
+    __table_args__ = (sa.UniqueConstraint("key", "version", name="uq_rule_set_key_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64))
+    version: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[str] = mapped_column(sa.Text)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class EvalSession(db.Model):
+    """One 测评 at one meeting: who is rated, by which groups, with which questionnaire."""
+
+    __tablename__ = "eval_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    unit: Mapped[str] = mapped_column(sa.String(200), default="")
+    meeting_date: Mapped[date | None] = mapped_column(sa.Date)
+    meeting_type: Mapped[MeetingType] = mapped_column(
+        enum_column(MeetingType), default=MeetingType.REPORT_EVALUATE
+    )
+    state: Mapped[SessionState] = mapped_column(
+        enum_column(SessionState), default=SessionState.DRAFT
+    )
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    rule_set_key: Mapped[str] = mapped_column(sa.String(64))
+    rule_set_version: Mapped[str] = mapped_column(sa.String(32))
+    # The questionnaire as JSON: editable while draft, frozen (with its hash) when opened.
+    questionnaire: Mapped[str] = mapped_column(sa.Text, default="{}")
+    questionnaire_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    min_group_size: Mapped[int] = mapped_column(default=5)
+    copied_from_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # SHA-256 over the canonical ballots, questionnaire, rule set and session facts, at close.
+    seal: Mapped[str | None] = mapped_column(sa.String(64))
+
+    owner: Mapped[User] = relationship()
+    subjects: Mapped[list["Subject"]] = relationship(
+        back_populates="session", order_by="Subject.position", cascade="all, delete-orphan"
+    )
+    groups: Mapped[list["RaterGroup"]] = relationship(
+        back_populates="session", order_by="RaterGroup.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("min_group_size >= 3", name="min_group_size"),
+        sa.CheckConstraint("length(title) > 0", name="title_not_empty"),
+    )
+
+    @property
+    def expected_total(self) -> int:
+        return sum(group.expected_count for group in self.groups)
+
+
+class SessionGrant(db.Model):
+    """Access to a session for a user who does not own it."""
+
+    __tablename__ = "session_grant"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[GrantLevel] = mapped_column(enum_column(GrantLevel))
+
+
+class Subject(db.Model):
+    """A 测评对象: the team itself or one of its members."""
+
+    __tablename__ = "subject"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "position", name="uq_subject_session_position"),
+        sa.CheckConstraint("length(name) > 0", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100))
+    post: Mapped[str] = mapped_column(sa.String(200), default="")
+    kind: Mapped[SubjectRole] = mapped_column(enum_column(SubjectRole))
+    position: Mapped[int]
+    # The written 述责述廉 report, readable from the ballot.
+    report_text: Mapped[str | None] = mapped_column(sa.Text)
+    report_pdf: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+    session: Mapped[EvalSession] = relationship(back_populates="subjects")
+
+
+class RaterGroup(db.Model):
+    """A 参评人员类别 with its expected attendance (应到)."""
+
+    __tablename__ = "rater_group"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "name", name="uq_rater_group_session_name"),
+        sa.CheckConstraint("expected_count >= 0", name="expected_not_negative"),
+        sa.CheckConstraint("length(name) > 0", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100))
+    expected_count: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+    colour: Mapped[str] = mapped_column(sa.String(7), default="#c0392b")
+    # Optional weight as an exact decimal string ("0.3"); empty means unweighted.
+    weight: Mapped[str | None] = mapped_column(sa.String(20))
+
+    session: Mapped[EvalSession] = relationship(back_populates="groups")
+
+
+class BallotCode(db.Model):
+    """A 测评码. Stored only as a keyed hash (lookup) and a sealed copy (card reprints).
+
+    Nothing here records who received the code or when it was used.
+    """
+
+    __tablename__ = "ballot_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rater_group.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The code encrypted under the instance key, for printing cards; wiped at close.
+    code_sealed: Mapped[str | None] = mapped_column(sa.String(200))
+    status: Mapped[CodeStatus] = mapped_column(enum_column(CodeStatus), default=CodeStatus.UNUSED)
+    # Hash of the random token the ballot form carried: a repeat of that very submission
+    # gets the same receipt instead of an error. Random, so it says nothing about the answers.
+    submit_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Ballot(db.Model):
+    """One submitted 测评表, anonymous: see the module docstring."""
+
+    __tablename__ = "ballot"
+    # No hidden rowid in SQLite, whose order would betray the order of voting.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("rater_group.id", ondelete="CASCADE"))
+    # Filled on paper and keyed in by clerks, or on a phone.
+    paper: Mapped[bool] = mapped_column(default=False)
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    answers: Mapped[list["Answer"]] = relationship(
+        back_populates="ballot", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    """A ballot's answer to one item about one subject; a blank item is simply absent."""
+
+    __tablename__ = "answer"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    ballot_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("ballot.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    # The chosen option's key (e.g. "good") or, for scored items, the points as a decimal string.
+    value: Mapped[str | None] = mapped_column(sa.String(32))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    ballot: Mapped[Ballot] = relationship(back_populates="answers")
+
+
+class AuditEntry(db.Model):
+    """Who did what to which session, and when: organizer and assessor actions only."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(64))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+    user: Mapped[User | None] = relationship()
