@@ -96,7 +96,9 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
 
 def register_commands(app) -> None:
     """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
-    for command in (run_command, create_user_command, demo_command):
+    from survey.cli_score import score
+
+    for command in (run_command, create_user_command, demo_command, score):
         app.cli.add_command(command)
 
 

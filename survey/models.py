@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey.domain.roles import SubjectRole
 from survey.extensions import db
 
 
@@ -70,16 +71,6 @@ class MeetingType(StrEnum):
             "shuze_shulian": "述责述廉",
             "risk_prevention": "廉洁风险防范管理考评",
         }[self.value]
-
-
-class SubjectRole(StrEnum):
-    TEAM = "team"
-    PRINCIPAL = "principal"
-    MEMBER = "member"
-
-    @property
-    def label(self) -> str:
-        return {"team": "领导班子", "principal": "主要负责人", "member": "班子成员"}[self.value]
 
 
 class CodeStatus(StrEnum):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from survey.domain import DEFAULT_RULESET_ID, get_shipped
 from survey.domain.questionnaire import shipped
 from survey.extensions import db
 from survey.models import EvalSession, MeetingType, RaterGroup, Role, Subject, SubjectRole, User
@@ -49,8 +50,8 @@ def create_demo(codes_per_group: int) -> DemoResult:
         meeting_date=dt.date.today(),
         meeting_type=MeetingType.REPORT_EVALUATE,
         owner=organizer,
-        rule_set_key="seed002",
-        rule_set_version="1",
+        rule_set_key=DEFAULT_RULESET_ID,
+        rule_set_version=get_shipped(DEFAULT_RULESET_ID).version,
         questionnaire=questionnaire.canonical_json(),
     )
     session.subjects = [

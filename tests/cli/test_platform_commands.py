@@ -83,3 +83,16 @@ def test_create_user_command_refuses_a_duplicate_with_a_message(runner):
     again = runner.invoke(args=args)
     assert again.exit_code != 0
     assert "已存在" in again.output
+
+
+def test_score_is_part_of_the_survey_cli(runner, tmp_path):
+    sheet = tmp_path / "计票.csv"
+    sheet.write_text(
+        "测评对象,类别,好,较好,一般,差\n领导班子,领导班子,150,39,8,2\n张明,主要负责人,160,30,5,4\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["score", str(sheet), "--json", "--team-other", "70"])
+    assert result.exit_code == 0, result.output
+    team, principal = json.loads(result.stdout)
+    assert team["rate"] == "189/199" and team["points"] == "18" and team["final"] == "8.8"
+    assert principal["deduction"] == "0" and principal["final"] == "9.4"
