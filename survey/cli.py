@@ -38,7 +38,15 @@ def run_command(host: str, port: int) -> None:
     """Upgrade the database and serve the platform (for a meeting, prefer gunicorn)."""
     prepare_database()
     click.echo(f"平台地址：{current_app.config['PUBLIC_BASE_URL']}/")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from survey.redaction import RedactingRequestHandler
+
+    current_app.run(
+        host=host,
+        port=port,
+        threaded=True,
+        use_reloader=False,
+        request_handler=RedactingRequestHandler,
+    )
 
 
 @click.command("create-user")

@@ -52,5 +52,7 @@ def configure_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # VACUUM and checkpoints run outside any transaction
         # A deferred BEGIN that later writes can fail with SQLITE_BUSY_SNAPSHOT under WAL.
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")

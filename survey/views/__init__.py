@@ -1,5 +1,6 @@
 """Blueprints and the request-wide hooks: errors, roles, read-only transactions."""
 
+import gzip
 from functools import wraps
 
 from flask import Flask, abort, g, render_template, request
@@ -32,9 +33,9 @@ def require_role(*roles):
 
 
 def register_views(app: Flask) -> None:
-    from survey.views import admin, auth, organize
+    from survey.views import admin, auth, organize, vote
 
-    for blueprint in (auth.bp, organize.bp, admin.bp):
+    for blueprint in (auth.bp, organize.bp, admin.bp, vote.bp):
         app.register_blueprint(blueprint)
 
     @app.before_request
@@ -47,6 +48,8 @@ def register_views(app: Flask) -> None:
         token = g.pop("write_intent_token", None)
         if token is not None:
             write_intent.reset(token)
+
+    app.after_request(compress)
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
@@ -70,6 +73,28 @@ def register_views(app: Flask) -> None:
     def server_error(_error):
         db.session.rollback()
         return render_template("errors/error.html", message="服务器内部错误，请稍后重试。"), 500
+
+
+COMPRESSIBLE = ("text/", "application/json", "application/javascript", "image/svg+xml")
+
+
+def compress(response):
+    """Gzip text for phones on crowded hall Wi-Fi (a proxy in front may do it instead)."""
+    if (
+        response.direct_passthrough
+        or response.status_code < 200
+        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or "Content-Encoding" in response.headers
+        or not response.mimetype.startswith(COMPRESSIBLE)
+    ):
+        return response
+    body = response.get_data()
+    if len(body) < 500:
+        return response
+    response.set_data(gzip.compress(body, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 def _simple_error(status: int, message: str):

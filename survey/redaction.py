@@ -1,0 +1,38 @@
+"""Keep ballot codes out of access logs: a code in a logged path could be matched to a voter."""
+
+import re
+
+from werkzeug.serving import WSGIRequestHandler
+
+# /v/<code> is the vote address printed in the QR codes; /v/done and /v/report/ carry no code.
+CODE_IN_PATH = re.compile(r"/v/(?!done\b|report/|submit\b)[^/?\s\"]+")
+REDACTED = "/v/[code]"
+
+
+def redact(text: str) -> str:
+    return CODE_IN_PATH.sub(REDACTED, text)
+
+
+class RedactingRequestHandler(WSGIRequestHandler):
+    """The development server's request handler, logging redacted request lines."""
+
+    def log_request(self, code="-", size="-"):
+        self.requestline = redact(self.requestline)
+        super().log_request(code, size)
+
+
+try:
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # gunicorn is optional on a developer machine
+    _GunicornLogger = object
+
+
+class GunicornLogger(_GunicornLogger):
+    """gunicorn's logger with codes removed from the request line and path of access logs."""
+
+    def atoms(self, resp, req, environ, request_time):
+        values = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "{raw_uri}e"):
+            if isinstance(values.get(key), str):
+                values[key] = redact(values[key])
+        return values

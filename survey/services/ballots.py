@@ -1,0 +1,234 @@
+"""Casting ballots: look a code up, check a submission, store it exactly once.
+
+One transaction marks the code used and stores the ballot. The ballot row carries no code,
+time, address or sequence (see survey/models.py and docs/anonymity.md).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask import current_app
+
+from survey.domain.questionnaire import Questionnaire, from_document
+from survey.extensions import db
+from survey.models import Answer, Ballot, BallotCode, CodeStatus, EvalSession, SessionState
+from survey.security import CODE_ALPHABET, CODE_LENGTH, canonical_code, code_hash
+from survey.services import ServiceError
+
+MAX_FIELDS = 2000  # far above any real ballot (30 subjects x 4 items); refuses junk early
+COMMENT_ITEM = "comment"
+
+
+class CodeProblem(StrEnum):
+    UNKNOWN = "unknown"
+    USED = "used"
+    VOID = "void"
+    NOT_OPEN = "not_open"
+    CLOSED = "closed"
+
+
+PROBLEM_PAGES = {
+    CodeProblem.UNKNOWN: (404, "测评码无效", "没有找到这个测评码，请核对卡片上的字符后重新输入。"),
+    CodeProblem.USED: (
+        409,
+        "测评码已使用",
+        "这个测评码已经提交过测评表，每个测评码只能提交一次。如果是您刚才提交的，说明已提交成功。",
+    ),
+    CodeProblem.VOID: (410, "测评码已作废", "这个测评码已被组织者作废，请向会务人员领取新的卡片。"),
+    CodeProblem.NOT_OPEN: (
+        403,
+        "测评尚未开始",
+        "本次测评还没有开始，请等待主持人宣布开始后再扫码。",
+    ),
+    CodeProblem.CLOSED: (410, "测评已结束", "本次测评已经结束，不再接受提交。"),
+}
+
+
+class CodeRefused(ServiceError):
+    """The code cannot vote; the problem picks the page shown."""
+
+    def __init__(self, problem: CodeProblem):
+        self.problem = problem
+        self.status, self.title, message = PROBLEM_PAGES[problem]
+        super().__init__(message)
+
+
+class BallotInvalid(ServiceError):
+    """A submission that is malformed or breaks the questionnaire's rules."""
+
+
+@dataclass
+class Submission:
+    """A checked ballot, ready to store: {(subject_id, item): option} plus comments."""
+
+    ratings: dict[tuple[int, str], str] = field(default_factory=dict)
+    comments: dict[int, str] = field(default_factory=dict)
+    overall_comment: str = ""
+
+
+def looks_like_code(typed: str) -> bool:
+    code = canonical_code(typed)
+    return len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
+
+
+def lookup_code(typed: str) -> BallotCode | None:
+    if not looks_like_code(typed):
+        return None
+    key = current_app.config["BALLOT_CODE_KEY"]
+    return db.session.scalar(
+        sa.select(BallotCode).where(BallotCode.code_hash == code_hash(key, typed))
+    )
+
+
+def find_code(typed: str) -> BallotCode:
+    """Return the code's row if it may vote now, or raise CodeRefused saying why not."""
+    code = lookup_code(typed)
+    if code is None:
+        raise CodeRefused(CodeProblem.UNKNOWN)
+    session = db.session.get(EvalSession, code.session_id)
+    if code.status == CodeStatus.VOID:
+        raise CodeRefused(CodeProblem.VOID)
+    if session.state == SessionState.CLOSED:
+        raise CodeRefused(CodeProblem.CLOSED)
+    if session.state == SessionState.DRAFT:
+        raise CodeRefused(CodeProblem.NOT_OPEN)
+    if code.status == CodeStatus.USED:
+        raise CodeRefused(CodeProblem.USED)
+    return code
+
+
+def code_for_submission(typed: str, submit_token: str) -> BallotCode | None:
+    """Like find_code, but None when this very submission (same form token) was stored."""
+    try:
+        return find_code(typed)
+    except CodeRefused as refused:
+        if refused.problem == CodeProblem.USED and is_repeat(lookup_code(typed), submit_token):
+            return None
+        raise
+
+
+def is_repeat(code: BallotCode, submit_token: str) -> bool:
+    return code.status == CodeStatus.USED and code.submit_token_hash == token_hash(submit_token)
+
+
+def questionnaire_of(session: EvalSession) -> Questionnaire:
+    return from_document(json.loads(session.questionnaire))
+
+
+def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
+    """Check every field of a posted ballot against the frozen questionnaire.
+
+    Field names: r-<subject id>-<item key> = option key; c-<subject id> and c-overall = text.
+    Anything else, an unknown option or subject, or an over-long comment is refused whole.
+    """
+    if len(form) > MAX_FIELDS:
+        raise BallotInvalid("提交的内容过多，无法处理。")
+    questionnaire = questionnaire_of(session)
+    subjects = {subject.id: subject for subject in session.subjects}
+    options = questionnaire.option_keys()
+    limit = questionnaire.comment_max_length
+    submission = Submission()
+    for name, raw in form.items():
+        value = raw.strip()
+        kind, _, rest = name.partition("-")
+        if kind == "r":
+            subject_id, _, item = rest.partition("-")
+            subject = subjects.get(int(subject_id)) if subject_id.isdigit() else None
+            allowed = {i.key for i in questionnaire.items_for(subject.kind)} if subject else set()
+            if item not in allowed:
+                raise BallotInvalid("测评表中有无法识别的项目，请刷新页面后重新填写。")
+            if value == "":
+                continue  # left blank: an abstention on this line
+            if value not in options:
+                raise BallotInvalid("测评表中有无法识别的评价等次，请刷新页面后重新填写。")
+            submission.ratings[(subject.id, item)] = value
+        elif kind == "c":
+            if len(value) > limit:
+                raise BallotInvalid(f"意见建议每处不超过{limit}字，请删减后再提交。")
+            if rest == "overall" and questionnaire.comment_overall:
+                submission.overall_comment = value
+            elif rest.isdigit() and int(rest) in subjects and questionnaire.comment_per_subject:
+                if value:
+                    submission.comments[int(rest)] = value
+            else:
+                raise BallotInvalid("测评表中有无法识别的意见栏，请刷新页面后重新填写。")
+        else:
+            raise BallotInvalid("测评表中有无法识别的内容，请刷新页面后重新填写。")
+    if not submission.ratings:
+        raise BallotInvalid("测评表未作任何评价，不能提交空表。请至少评价一项。")
+    return submission
+
+
+def unanswered_count(session: EvalSession, submission: Submission) -> int:
+    questionnaire = questionnaire_of(session)
+    expected = sum(len(questionnaire.items_for(s.kind)) for s in session.subjects)
+    return expected - len(submission.ratings)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def cast(typed_code: str, submit_token: str, submission: Submission) -> None:
+    """Use the code up and store the ballot in one transaction; a repeat is a no-op.
+
+    A repeat of the very same submission (same form token) returns quietly, so a refresh or
+    a network retry shows the same receipt. Any other use of a spent code is refused.
+    """
+    code = lookup_code(typed_code)
+    if code is None:
+        raise CodeRefused(CodeProblem.UNKNOWN)
+    # PostgreSQL: a share lock on the session row makes a concurrent close wait for this
+    # ballot, and this ballot wait for (then see) a close. SQLite's BEGIN IMMEDIATE already
+    # serialises writers.
+    state = db.session.scalar(
+        sa.select(EvalSession.state)
+        .where(EvalSession.id == code.session_id)
+        .with_for_update(read=True)
+    )
+    if state != SessionState.OPEN:
+        db.session.rollback()
+        raise CodeRefused(
+            CodeProblem.CLOSED if state == SessionState.CLOSED else CodeProblem.NOT_OPEN
+        )
+    claimed = db.session.execute(
+        sa.update(BallotCode)
+        .where(BallotCode.id == code.id, BallotCode.status == CodeStatus.UNUSED)
+        .values(status=CodeStatus.USED, submit_token_hash=token_hash(submit_token))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        db.session.refresh(code)
+        if is_repeat(code, submit_token):
+            return
+        raise CodeRefused(CodeProblem.VOID if code.status == CodeStatus.VOID else CodeProblem.USED)
+    store_ballot(code.session_id, code.group_id, submission, paper=False)
+    db.session.commit()
+
+
+def store_ballot(session_id: int, group_id: int, submission: Submission, *, paper: bool) -> None:
+    """Add the anonymous ballot to the current transaction."""
+    ballot = Ballot(
+        session_id=session_id,
+        group_id=group_id,
+        paper=paper,
+        comment=submission.overall_comment or None,
+    )
+    ballot.answers = [
+        Answer(subject_id=subject_id, item=item, value=value)
+        for (subject_id, item), value in submission.ratings.items()
+    ] + [
+        Answer(subject_id=subject_id, item=COMMENT_ITEM, comment=text)
+        for subject_id, text in submission.comments.items()
+    ]
+    db.session.add(ballot)
+
+
+def ballot_count(session_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Ballot).where(Ballot.session_id == session_id)
+    )

@@ -1,0 +1,145 @@
+"""The attendee's pages: code entry, the ballot, the receipt. No login, no cookie needed."""
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from survey.extensions import csrf, db
+from survey.models import EvalSession, SessionState, Subject
+from survey.security import canonical_code, display_code
+from survey.services.ballots import (
+    BallotInvalid,
+    CodeRefused,
+    cast,
+    code_for_submission,
+    find_code,
+    parse_submission,
+    questionnaire_of,
+    unanswered_count,
+)
+
+bp = Blueprint("vote", __name__, url_prefix="/v")
+
+MAX_BALLOT_BYTES = 256 * 1024
+
+
+@bp.after_request
+def private_page(response):
+    # Nothing of a ballot may stay in caches or leak through the Referer header.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.errorhandler(CodeRefused)
+def code_refused(error: CodeRefused):
+    return render_template("vote/problem.html", title=error.title, message=str(error)), error.status
+
+
+@bp.route("", methods=["GET", "POST"])
+@csrf.exempt  # an attendee has no login session to tie a token to; the code is the secret
+def enter_code():
+    """Take a typed code (forgiving case, spaces and dashes) and show its ballot."""
+    if request.method == "GET":
+        return render_template("vote/enter.html")
+    typed = request.form.get("code", "")[:64]
+    if not canonical_code(typed):
+        return render_template("vote/enter.html", error="请输入测评码。"), 400
+    return show_ballot(typed)
+
+
+@bp.get("/<code>")
+def ballot(code: str):
+    return show_ballot(code[:64])
+
+
+@bp.get("/report/<int:subject_id>")
+def report(subject_id: int):
+    """Show a subject's written 述责述廉 report to attendees while the session is open."""
+    subject = db.session.get(Subject, subject_id)
+    if subject is None or subject.session.state != SessionState.OPEN:
+        abort(404)
+    if subject.report_pdf:
+        response = make_response(subject.report_pdf)
+        response.headers["Content-Type"] = "application/pdf"
+        response.headers["Content-Disposition"] = "inline"
+        return response
+    if not subject.report_text:
+        abort(404)
+    return render_template("vote/report.html", subject=subject)
+
+
+@bp.get("/done")
+def done():
+    return render_template("vote/done.html")
+
+
+@bp.post("/submit")
+@csrf.exempt  # forgery is stopped by the code itself and the Origin check below
+def submit():
+    if request.content_length and request.content_length > MAX_BALLOT_BYTES:
+        abort(413)
+    check_origin()
+    form = request.form.to_dict()
+    typed = form.pop("code", "")
+    token = form.pop("token", "")
+    confirmed = form.pop("confirm_partial", "") == "1"
+    if not typed or not token or len(token) > 64:
+        message = "提交的测评表不完整，请重新扫码填写。"
+        return render_template("vote/problem.html", title="提交不完整", message=message), 400
+    code_row = code_for_submission(typed, token)
+    if code_row is None:  # this very submission was already stored
+        return redirect(url_for("vote.done"), code=303)
+    session = db.session.get(EvalSession, code_row.session_id)
+    try:
+        submission = parse_submission(session, form)
+    except BallotInvalid as error:
+        return render_ballot(session, typed, chosen=form, error=str(error), status=400)
+    missing = unanswered_count(session, submission)
+    if missing and not confirmed:
+        return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
+    cast(typed, token, submission)
+    return redirect(url_for("vote.done"), code=303)
+
+
+def show_ballot(typed: str):
+    code_row = find_code(typed)
+    session = db.session.get(EvalSession, code_row.session_id)
+    return render_ballot(session, typed)
+
+
+def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=200):
+    questionnaire = questionnaire_of(session)
+    rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+    html = render_template(
+        "vote/ballot.html",
+        session=session,
+        questionnaire=questionnaire,
+        rows=rows,
+        code=display_code(canonical_code(typed)),
+        token=secrets.token_urlsafe(24),
+        chosen=chosen or {},
+        error=error,
+        unanswered=unanswered,
+    )
+    return html, status
+
+
+def check_origin() -> None:
+    """Refuse a ballot posted from another site (when the browser says where it came from)."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin or origin == "null":
+        return  # some in-app browsers send neither; the code is still required
+    allowed = {request.host, urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc}
+    if urlsplit(origin).netloc not in allowed:
+        abort(403)

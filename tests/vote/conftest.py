@@ -1,0 +1,60 @@
+"""An open demo session with codes, and helpers to fill its ballot."""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from survey.extensions import db
+from survey.models import Ballot, BallotCode, CodeStatus, EvalSession
+from survey.services.demo import create_demo
+
+
+@dataclass
+class OpenSession:
+    session: EvalSession
+    codes: list[str]
+    organizer: str
+    password: str
+
+
+@pytest.fixture
+def open_session(app) -> OpenSession:
+    demo = create_demo(codes_per_group=30)
+    session = db.session.get(EvalSession, demo.session_id)
+    codes = [code for group in demo.codes.values() for code in group]
+    return OpenSession(session, codes, demo.username, demo.password)
+
+
+def ballot_form(client, code: str) -> tuple[dict, str]:
+    """Open the ballot for a code; return its hidden fields and the page."""
+    page = client.get(f"/v/{code}").get_data(as_text=True)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    return fields, page
+
+
+def rating_fields(page: str) -> list[str]:
+    """The names of the rating questions on a ballot page, in order."""
+    return list(dict.fromkeys(re.findall(r'name="(r-\d+-\w+)"', page)))
+
+
+def full_answers(page: str, option: str = "good") -> dict:
+    return {name: option for name in rating_fields(page)}
+
+
+def count_ballots(session_id: int) -> int:
+    db.session.rollback()  # read what other connections committed
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Ballot).where(Ballot.session_id == session_id)
+    )
+
+
+def code_statuses(session_id: int) -> dict[CodeStatus, int]:
+    db.session.rollback()
+    rows = db.session.execute(
+        sa.select(BallotCode.status, sa.func.count())
+        .where(BallotCode.session_id == session_id)
+        .group_by(BallotCode.status)
+    )
+    return dict(rows.all())
