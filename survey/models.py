@@ -312,3 +312,28 @@ class AuditEntry(db.Model):
     detail: Mapped[str] = mapped_column(sa.Text, default="")
 
     user: Mapped[User | None] = relationship()
+
+
+class PaperEntry(db.Model):
+    """One clerk's keying of one paper 测评表, kept only until a second clerk agrees.
+
+    It necessarily pairs a code with answers, so it is deleted the moment the two entries
+    agree and the anonymous ballot is stored.
+    """
+
+    __tablename__ = "paper_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("code_hash", "clerk_id", name="uq_paper_entry_code_clerk"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    clerk_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    # The checked submission as canonical JSON, compared byte for byte with the other entry.
+    answers: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    clerk: Mapped[User] = relationship()

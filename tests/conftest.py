@@ -5,6 +5,7 @@ import re
 import uuid
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 
 from survey import create_app
@@ -73,6 +74,10 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # End the test's own transaction, so it neither holds a stale snapshot (SQLite would
+        # refuse its next write) nor misses what the request commits.
+        if has_app_context():
+            db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

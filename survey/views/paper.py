@@ -1,0 +1,62 @@
+"""Clerks key in paper 测评表 twice; mismatches are listed for the organizer."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from survey.models import Role
+from survey.services import ServiceError
+from survey.services.ballots import questionnaire_of
+from survey.services.paper import (
+    OUTCOME_MESSAGES,
+    PaperOutcome,
+    discard_entry,
+    enter_paper_ballot,
+    mismatches,
+    pending_count,
+)
+from survey.services.sessions import get_for
+from survey.views import require_role
+
+bp = Blueprint("paper", __name__, url_prefix="/sessions/<int:session_id>/paper")
+
+
+def render_entry(session, chosen=None, status=200):
+    questionnaire = questionnaire_of(session)
+    rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+    page = render_template(
+        "paper/entry.html",
+        session=session,
+        questionnaire=questionnaire,
+        rows=rows,
+        chosen=chosen or {},
+        mismatches=mismatches(session),
+        pending=pending_count(session),
+    )
+    return page, status
+
+
+@bp.route("", methods=["GET", "POST"])
+@require_role(Role.ADMIN, Role.ORGANIZER)
+def entry(session_id: int):
+    session = get_for(current_user, session_id, organize=True)
+    if request.method == "GET":
+        return render_entry(session)
+    form = request.form.to_dict()
+    form.pop("csrf_token", None)
+    typed = form.pop("code", "")
+    try:
+        outcome = enter_paper_ballot(session, current_user, typed, form)
+    except ServiceError as error:
+        flash(str(error), "error")
+        return render_entry(session, chosen={"code": typed, **form}, status=error.status)
+    flash(OUTCOME_MESSAGES[outcome], "warning" if outcome == PaperOutcome.MISMATCH else "info")
+    return redirect(url_for("paper.entry", session_id=session_id))
+
+
+@bp.post("/discard/<int:entry_id>")
+@require_role(Role.ADMIN, Role.ORGANIZER)
+def discard(session_id: int, entry_id: int):
+    session = get_for(current_user, session_id, organize=True)
+    discard_entry(session, entry_id, current_user)
+    flash("已删除该录入记录，请对照纸质表重新录入。", "info")
+    return redirect(url_for("paper.entry", session_id=session_id))
