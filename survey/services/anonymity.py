@@ -6,12 +6,14 @@ At close the ballots are rewritten in random order in the closing transaction, a
 copies are then scrubbed from the files. See docs/anonymity.md.
 """
 
+import logging
 import secrets
+import time
 
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Answer, Ballot, BallotCode, EvalSession, random_id
+from survey.models import Answer, Ballot, BallotCode, EvalSession, PaperEntry, random_id
 
 
 def rewrite_ballots(session: EvalSession) -> int:
@@ -55,8 +57,9 @@ def rewrite_ballots(session: EvalSession) -> int:
             db.session.execute(
                 sa.insert(Answer), [{"ballot_id": ballot_id, **a} for a in copy["answers"]]
             )
-    # Nothing may lead back to a code once voting is over: drop the reprintable copies and
-    # the receipts of submissions.
+    # Nothing may lead back to a code once voting is over: drop the reprintable copies, the
+    # receipts of submissions, and paper entries that never found a matching second entry.
+    db.session.execute(sa.delete(PaperEntry).where(PaperEntry.session_id == session.id))
     db.session.execute(
         sa.update(BallotCode)
         .where(BallotCode.session_id == session.id)
@@ -67,15 +70,28 @@ def rewrite_ballots(session: EvalSession) -> int:
 
 def scrub_storage() -> None:
     """Clear old row versions out of the database files, after the closing commit."""
+    # A transaction still open in this session would pin the old WAL frames.
+    db.session.commit()
     engine = db.engine
     if engine.dialect.name == "sqlite":
         # secure_delete (set on every connection) zeroed the freed pages; fold the WAL, which
         # held the ballots in commit order, back into the file and empty it, then rebuild.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            _checkpoint_truncate(connection)
             connection.exec_driver_sql("VACUUM")
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            _checkpoint_truncate(connection)
     elif engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in ("answer", "ballot", "ballot_code"):
+            for table in ("answer", "ballot", "ballot_code", "paper_entry"):
                 connection.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {table}")
+
+
+def _checkpoint_truncate(connection, attempts: int = 50) -> None:
+    """Empty the WAL; another worker's read in progress only delays it."""
+    for _ in range(attempts):
+        busy, _frames, _done = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if not busy:
+            return
+        time.sleep(0.1)
+    # The close has committed; say so loudly, the next close or checkpoint will finish the job.
+    logging.getLogger(__name__).warning("WAL not emptied after close: a reader stayed open 5 s")

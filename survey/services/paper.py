@@ -132,4 +132,3 @@ def discard_entry(session: EvalSession, entry_id: int, actor: User) -> None:
     db.session.delete(entry)
     record(actor, "paper_entry_discarded", session.id)
     db.session.commit()
-

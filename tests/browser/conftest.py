@@ -49,21 +49,26 @@ def fontconfig_with_cjk(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(fontconfig_with_cjk):
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        requirement_missing("chromium is not installed (apt-get install chromium)")
+def playwright():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         requirement_missing("playwright is not installed (pip install -e '.[test]')")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            env={**os.environ, "FONTCONFIG_FILE": fontconfig_with_cjk},
-        )
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright, fontconfig_with_cjk):
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        requirement_missing("chromium is not installed (apt-get install chromium)")
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        env={**os.environ, "FONTCONFIG_FILE": fontconfig_with_cjk},
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

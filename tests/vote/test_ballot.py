@@ -22,7 +22,9 @@ def submit(client, fields, answers, **headers):
 def code_row(app, code) -> BallotCode:
     db.session.rollback()
     key = app.config["BALLOT_CODE_KEY"]
-    return db.session.scalar(sa.select(BallotCode).where(BallotCode.code_hash == code_hash(key, code)))
+    return db.session.scalar(
+        sa.select(BallotCode).where(BallotCode.code_hash == code_hash(key, code))
+    )
 
 
 def test_scanned_code_opens_the_ballot_with_subjects_in_order(client, open_session):
