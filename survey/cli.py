@@ -10,6 +10,7 @@ from survey import create_app
 from survey.models import Role
 from survey.security import display_code
 from survey.services import ServiceError
+from survey.services.codes import vote_url
 
 
 def prepare_database() -> None:
@@ -24,10 +25,6 @@ def prepare_database() -> None:
         username, password = first
         click.secho("已创建首个管理员账号（密码只显示这一次，请妥善保存）：", fg="yellow", err=True)
         click.secho(f"  用户名 {username}  密码 {password}", fg="yellow", err=True)
-
-
-def vote_url(code: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/v/{display_code(code)}"
 
 
 @click.command("run")
@@ -102,11 +99,32 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
         click.echo(f"  [{row['group']}] {row['code']}  {row['vote_url']}")
 
 
+@click.command("close")
+@click.argument("session_id", type=int)
+@with_appcontext
+def close_command(session_id: int) -> None:
+    """Close an open session: stop accepting ballots and anonymise their storage."""
+    from survey.extensions import db
+    from survey.models import EvalSession
+    from survey.services.sessions import close_session
+
+    session = db.session.get(EvalSession, session_id)
+    if session is None:
+        click.echo(f"错误：编号为 {session_id} 的测评不存在。", err=True)
+        raise SystemExit(1)
+    try:
+        count = close_session(session, None)
+    except ServiceError as error:
+        click.echo(f"错误：{error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"测评“{session.title}”（编号 {session.id}）已结束，共收回测评表 {count} 张。")
+
+
 def register_commands(app) -> None:
     """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
     from survey.cli_score import score
 
-    for command in (run_command, create_user_command, demo_command, score):
+    for command in (run_command, create_user_command, demo_command, close_command, score):
         app.cli.add_command(command)
 
 

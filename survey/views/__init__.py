@@ -33,9 +33,9 @@ def require_role(*roles):
 
 
 def register_views(app: Flask) -> None:
-    from survey.views import admin, auth, organize, paper, vote
+    from survey.views import admin, auth, organize, paper, screen, vote
 
-    for blueprint in (auth.bp, organize.bp, admin.bp, vote.bp, paper.bp):
+    for blueprint in (auth.bp, organize.bp, admin.bp, vote.bp, paper.bp, screen.bp):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -1,15 +1,243 @@
-"""Organizer and assessor pages."""
+"""Organizer and assessor pages: sessions, subjects, groups, questionnaire, codes, open/close."""
 
-from flask import Blueprint, redirect, render_template, url_for
+from functools import wraps
+from urllib.parse import quote
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import get_translations
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from survey.models import Role
-from survey.services.sessions import visible_sessions
+from survey.domain import format_decimal
+from survey.domain.questionnaire import Questionnaire
+from survey.extensions import db
+from survey.models import EvalSession, MeetingType, Role, SubjectRole
+from survey.services import NotFound, ServiceError, roster
+from survey.services import codes as code_service
+from survey.services import sessions as session_service
+from survey.services.sessions import get_for, visible_sessions
 from survey.views import require_role
 
 bp = Blueprint("organize", __name__)
 
 STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
+ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
+AUTO = SelectChoice("", "按测评类型自动选择")
+
+
+class Form(FlaskForm):
+    """A form whose built-in messages (not a number, not a choice) are Chinese."""
+
+    class Meta:
+        locales = ("zh",)
+
+        def get_translations(self, form):
+            # WTForms ships the Chinese messages; Flask-WTF would want Flask-Babel for them.
+            return get_translations(self.locales)
+
+
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+# ---- forms --------------------------------------------------------------------------------
+
+
+class SessionForm(Form):
+    title = StringField("测评名称", validators=[DataRequired("请填写测评名称"), Length(max=200)])
+    unit = StringField("被测评单位", validators=[Length(max=200)])
+    meeting_date = DateField("测评日期", validators=[Optional()])
+    meeting_type = SelectField(
+        "测评类型",
+        choices=[SelectChoice(t.value, t.label) for t in MeetingType],
+        default="report_evaluate",
+    )
+    rule_set = SelectField("计分规则集", choices=[], validate_choice=True)
+    questionnaire = SelectField("测评表", choices=[], validate_choice=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rule_set.choices = [AUTO, *choices(session_service.rule_set_choices())]
+        self.questionnaire.choices = [AUTO, *choices(session_service.questionnaire_choices())]
+
+    def to_input(self) -> session_service.SessionInput:
+        return session_service.SessionInput(
+            title=self.title.data or "",
+            unit=self.unit.data or "",
+            meeting_date=self.meeting_date.data,
+            meeting_type=MeetingType(self.meeting_type.data),
+            rule_set=self.rule_set.data or "",
+            questionnaire=self.questionnaire.data or "",
+        )
+
+
+class CopyForm(Form):
+    title = StringField("新测评名称", validators=[DataRequired("请填写测评名称"), Length(max=200)])
+    meeting_date = DateField("测评日期", validators=[Optional()])
+
+
+class GroupForm(Form):
+    name = StringField("类别名称", validators=[DataRequired("请填写类别名称"), Length(max=100)])
+    expected_count = IntegerField(
+        "应到人数",
+        validators=[
+            InputRequired("请填写应到人数"),
+            NumberRange(0, session_service.MAX_EXPECTED, "应到人数应为0到10000之间的整数"),
+        ],
+    )
+    colour = StringField("卡片颜色", validators=[Optional(), Length(max=7)])
+
+
+class SubjectForm(Form):
+    name = StringField(
+        "姓名（或班子名称）", validators=[DataRequired("请填写姓名"), Length(max=100)]
+    )
+    post = StringField("职务", validators=[Length(max=200)])
+    kind = SelectField(
+        "类别",
+        choices=[SelectChoice(k.value, k.label) for k in SubjectRole],
+        default=SubjectRole.MEMBER.value,
+    )
+
+
+class RosterForm(Form):
+    file = FileField("名单文件（.xlsx 或 .csv）", validators=[FileRequired("请选择名单文件")])
+    replace = BooleanField("替换现有测评对象（不勾选则追加在后面）")
+
+
+class MoveForm(Form):
+    direction = HiddenField(validators=[AnyOf(["up", "down"], "无法识别的移动方向")])
+
+
+class ReportForm(Form):
+    text = TextAreaField("报告全文", validators=[Length(max=roster.MAX_REPORT_CHARS)])
+    file = FileField("或上传文件（PDF 或 TXT）")
+
+
+class TemplateForm(Form):
+    key = SelectField("测评表模板", choices=[], validate_choice=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key.choices = choices(session_service.questionnaire_choices())
+
+
+class IssueForm(Form):
+    group_id = HiddenField(validators=[DataRequired()])
+    count = IntegerField(
+        "发放数量",
+        validators=[
+            InputRequired("请填写发放数量"),
+            NumberRange(1, code_service.MAX_CODES_PER_BATCH, "数量应在1到2000之间"),
+        ],
+    )
+
+
+class VoidForm(Form):
+    codes = TextAreaField("要作废的测评码（每行一个）", validators=[DataRequired("请输入测评码")])
+    confirm = BooleanField("确认作废，作废后不能恢复", validators=[DataRequired("请勾选确认")])
+
+
+class CardsForm(Form):
+    group_id = HiddenField()
+
+
+class ConfirmForm(Form):
+    confirm = BooleanField(validators=[DataRequired("请勾选确认")])
+
+
+class ActionForm(Form):
+    """A button that only needs its CSRF token."""
+
+
+def wording_form(questionnaire: Questionnaire) -> Form:
+    """Build the form that rewords this questionnaire: one field per item."""
+
+    class WordingForm(Form):
+        title = StringField("测评表标题", validators=[DataRequired("请填写标题"), Length(max=200)])
+        instructions = TextAreaField("填表说明", validators=[Length(max=2000)])
+        comment_per_subject = BooleanField("每个测评对象后可填写意见建议")
+        comment_overall = BooleanField("表末可填写总体意见建议")
+        comment_max_length = IntegerField(
+            "意见建议字数上限",
+            validators=[InputRequired("请填写字数上限"), NumberRange(1, 5000, "应在1到5000之间")],
+        )
+
+    defaults = {
+        "title": questionnaire.title,
+        "instructions": questionnaire.instructions,
+        "comment_per_subject": questionnaire.comment_per_subject,
+        "comment_overall": questionnaire.comment_overall,
+        "comment_max_length": questionnaire.comment_max_length,
+    }
+    for number, item in enumerate(questionnaire.items, 1):
+        name = f"item_{number}"
+        setattr(
+            WordingForm,
+            name,
+            StringField(
+                f"第{number}项", validators=[DataRequired("请填写项目名称"), Length(max=200)]
+            ),
+        )
+        defaults[name] = item.label
+    return WordingForm(data=defaults)
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def organizing(view):
+    """Load the session named in the URL with organizer rights, as `session`."""
+
+    @wraps(view)
+    @require_role(*ORGANIZERS)
+    def wrapper(session_id: int, **kwargs):
+        return view(get_for(current_user, session_id, organize=True), **kwargs)
+
+    return wrapper
+
+
+def refused(error: ServiceError, page):
+    """Undo the transaction, show the reason on the page and answer with its 4xx status."""
+    db.session.rollback()
+    flash(str(error), "error")
+    response = make_response(page())
+    response.status_code = error.status
+    return response
+
+
+def invalid(form: Form, page):
+    """Show the form's first error as a message and answer 400."""
+    for errors in form.errors.values():
+        for error in errors if isinstance(errors, list) else [errors]:
+            flash(str(error), "error")
+            break
+        break
+    response = make_response(page())
+    response.status_code = 400
+    return response
+
+
+def group_named(session: EvalSession, raw: str | None):
+    """Return the session's group whose id a form sent, or 404."""
+    if not (raw or "").isdigit():
+        raise NotFound("参评人员类别不存在。")
+    return session_service.get_group(session, int(raw))
+
+
+# ---- session list and setup ---------------------------------------------------------------
 
 
 @bp.get("/")
@@ -20,4 +248,557 @@ def index():
 @bp.get("/sessions")
 @require_role(*STAFF)
 def sessions():
-    return render_template("organize/sessions.html", sessions=visible_sessions(current_user))
+    return render_template(
+        "organize/sessions.html",
+        sessions=visible_sessions(current_user),
+        may_create=current_user.role in ORGANIZERS,
+    )
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@require_role(*ORGANIZERS)
+def new_session():
+    form = SessionForm()
+
+    def page():
+        return render_template("organize/session_form.html", form=form, session=None)
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    try:
+        session = session_service.create_session(current_user, form.to_input())
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已创建测评“{session.title}”。下一步：添加测评对象和参评人员类别。", "info")
+    return redirect(url_for("organize.session_detail", session_id=session.id))
+
+
+@bp.get("/sessions/<int:session_id>")
+@require_role(*STAFF)
+def session_detail(session_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    return render_template(
+        "organize/session.html",
+        session=session,
+        may_organize=session_service.can_organize(current_user, session),
+        questionnaire=session_service.questionnaire_of(session),
+        counts=code_service.code_counts(session),
+        progress=session_service.progress(session),
+        problems=session_service.opening_problems(session),
+        rule_set_label=dict(session_service.rule_set_choices()).get(
+            f"{session.rule_set_key}:{session.rule_set_version}"
+        ),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@organizing
+def edit_session(session: EvalSession):
+    form = SessionForm(obj=session)
+    if not form.is_submitted():
+        form.rule_set.data = f"{session.rule_set_key}:{session.rule_set_version}"
+
+    def page():
+        return render_template("organize/session_form.html", form=form, session=session)
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    try:
+        session_service.update_session(session, form.to_input(), current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash("已保存测评信息。", "info")
+    return redirect(url_for("organize.session_detail", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/copy", methods=["GET", "POST"])
+@organizing
+def copy_session(session: EvalSession):
+    form = CopyForm(data={"title": session.title})
+
+    def page():
+        return render_template("organize/copy.html", form=form, session=session)
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    try:
+        copy = session_service.copy_session(
+            session, current_user, form.title.data, form.meeting_date.data
+        )
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已从“{session.title}”复制出新测评，请核对测评对象、参评人员类别和测评表。", "info")
+    return redirect(url_for("organize.session_detail", session_id=copy.id))
+
+
+# ---- subjects -----------------------------------------------------------------------------
+
+
+def subjects_page(session: EvalSession, form=None, roster_form=None, roster_errors=None):
+    return render_template(
+        "organize/subjects.html",
+        session=session,
+        form=form or SubjectForm(formdata=None),
+        roster_form=roster_form or RosterForm(formdata=None),
+        roster_errors=roster_errors or [],
+        move_form=MoveForm(formdata=None),
+        action_form=ActionForm(formdata=None),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/subjects", methods=["GET", "POST"])
+@organizing
+def subjects(session: EvalSession):
+    form = SubjectForm()
+
+    def page():
+        return subjects_page(session, form=form)
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    data = roster.SubjectInput(form.name.data, form.post.data or "", SubjectRole(form.kind.data))
+    try:
+        subject = roster.add_subject(session, data, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已添加测评对象“{subject.name}”。", "info")
+    return redirect(url_for("organize.subjects", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/subjects/import")
+@organizing
+def import_roster(session: EvalSession):
+    form = RosterForm()
+
+    def page(errors=None):
+        return subjects_page(session, roster_form=form, roster_errors=errors)
+
+    if not form.validate():
+        return invalid(form, page)
+    upload = form.file.data
+    try:
+        count = roster.import_roster(
+            session,
+            upload.filename or "",
+            upload.read(),
+            replace=form.replace.data,
+            actor=current_user,
+        )
+    except roster.RosterError as error:
+        db.session.rollback()
+        flash("名单有误，未导入任何测评对象。请按下列提示修改后重新上传。", "error")
+        return page(error.errors), 400
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已从名单导入{count}个测评对象。", "info")
+    return redirect(url_for("organize.subjects", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/subjects/<int:subject_id>/edit", methods=["GET", "POST"])
+@organizing
+def edit_subject(session: EvalSession, subject_id: int):
+    subject = roster.get_subject(session, subject_id)
+    form = SubjectForm(
+        data={"name": subject.name, "post": subject.post, "kind": subject.kind.value}
+    )
+
+    def page():
+        return render_template(
+            "organize/subject_form.html", session=session, subject=subject, form=form
+        )
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    data = roster.SubjectInput(form.name.data, form.post.data or "", SubjectRole(form.kind.data))
+    try:
+        roster.update_subject(subject, data, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已保存测评对象“{subject.name}”。", "info")
+    return redirect(url_for("organize.subjects", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/delete")
+@organizing
+def delete_subject(session: EvalSession, subject_id: int):
+    subject = roster.get_subject(session, subject_id)
+    form = ActionForm()
+    if not form.validate():
+        return invalid(form, lambda: subjects_page(session))
+    try:
+        roster.delete_subject(subject, current_user)
+    except ServiceError as error:
+        return refused(error, lambda: subjects_page(session))
+    flash(f"已删除测评对象“{subject.name}”。", "info")
+    return redirect(url_for("organize.subjects", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/move")
+@organizing
+def move_subject(session: EvalSession, subject_id: int):
+    subject = roster.get_subject(session, subject_id)
+    form = MoveForm()
+    if not form.validate():
+        return invalid(form, lambda: subjects_page(session))
+    try:
+        roster.move_subject(subject, form.direction.data, current_user)
+    except ServiceError as error:
+        return refused(error, lambda: subjects_page(session))
+    return redirect(url_for("organize.subjects", session_id=session.id) + f"#subject-{subject.id}")
+
+
+@bp.route("/sessions/<int:session_id>/subjects/<int:subject_id>/report", methods=["GET", "POST"])
+@organizing
+def subject_report(session: EvalSession, subject_id: int):
+    subject = roster.get_subject(session, subject_id)
+    form = ReportForm(data={"text": subject.report_text or ""})
+
+    def page():
+        return render_template(
+            "organize/report.html",
+            session=session,
+            subject=subject,
+            form=form,
+            action_form=ActionForm(formdata=None),
+        )
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    upload = form.file.data
+    try:
+        if upload and upload.filename:
+            data = upload.read()
+            if upload.filename.lower().endswith(".pdf") or data.startswith(b"%PDF-"):
+                roster.set_report(subject, pdf=data, actor=current_user)
+            else:
+                text = roster.decode_text(data)
+                roster.set_report(subject, text=text, actor=current_user)
+        else:
+            roster.set_report(subject, text=form.text.data, actor=current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已保存“{subject.name}”的述职报告。", "info")
+    return redirect(url_for("organize.subjects", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/report/delete")
+@organizing
+def delete_report(session: EvalSession, subject_id: int):
+    subject = roster.get_subject(session, subject_id)
+    form = ActionForm()
+    if not form.validate():
+        return invalid(form, lambda: subjects_page(session))
+    try:
+        roster.delete_report(subject, current_user)
+    except ServiceError as error:
+        return refused(error, lambda: subjects_page(session))
+    flash(f"已删除“{subject.name}”的述职报告。", "info")
+    return redirect(url_for("organize.subjects", session_id=session.id))
+
+
+# ---- rater groups -------------------------------------------------------------------------
+
+
+def groups_page(session: EvalSession, form=None):
+    next_colour = session_service.GROUP_COLOURS[
+        len(session.groups) % len(session_service.GROUP_COLOURS)
+    ]
+    return render_template(
+        "organize/groups.html",
+        session=session,
+        form=form or GroupForm(formdata=None, data={"colour": next_colour, "expected_count": 0}),
+        action_form=ActionForm(formdata=None),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/groups", methods=["GET", "POST"])
+@organizing
+def groups(session: EvalSession):
+    form = GroupForm()
+
+    def page():
+        return groups_page(session, form=form)
+
+    if not form.is_submitted():
+        return groups_page(session)
+    if not form.validate():
+        return invalid(form, page)
+    data = session_service.GroupInput(
+        form.name.data, form.expected_count.data, form.colour.data or ""
+    )
+    try:
+        group = session_service.add_group(session, data, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已添加参评人员类别“{group.name}”。", "info")
+    return redirect(url_for("organize.groups", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@organizing
+def edit_group(session: EvalSession, group_id: int):
+    group = session_service.get_group(session, group_id)
+    form = GroupForm(obj=group)
+
+    def page():
+        return render_template("organize/group_form.html", session=session, group=group, form=form)
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    data = session_service.GroupInput(
+        form.name.data, form.expected_count.data, form.colour.data or ""
+    )
+    try:
+        session_service.update_group(group, data, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已保存参评人员类别“{group.name}”。", "info")
+    return redirect(url_for("organize.groups", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/groups/<int:group_id>/delete")
+@organizing
+def delete_group(session: EvalSession, group_id: int):
+    group = session_service.get_group(session, group_id)
+    form = ActionForm()
+    if not form.validate():
+        return invalid(form, lambda: groups_page(session))
+    name = group.name
+    try:
+        session_service.delete_group(group, current_user)
+    except ServiceError as error:
+        return refused(error, lambda: groups_page(session))
+    flash(f"已删除参评人员类别“{name}”。", "info")
+    return redirect(url_for("organize.groups", session_id=session.id))
+
+
+# ---- questionnaire ------------------------------------------------------------------------
+
+
+def questionnaire_page(session: EvalSession, form=None):
+    questionnaire = session_service.questionnaire_of(session)
+    template_form = TemplateForm(formdata=None)
+    if questionnaire is not None:
+        template_form.key.data = questionnaire.key
+    return render_template(
+        "organize/questionnaire.html",
+        session=session,
+        questionnaire=questionnaire,
+        form=form or (wording_form(questionnaire) if questionnaire else None),
+        template_form=template_form,
+        kinds=list(SubjectRole),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/questionnaire", methods=["GET", "POST"])
+@organizing
+def questionnaire(session: EvalSession):
+    current = session_service.questionnaire_of(session)
+    if request.method == "GET" or current is None:
+        return questionnaire_page(session)
+    form = wording_form(current)
+
+    def page():
+        return questionnaire_page(session, form=form)
+
+    if not form.validate():
+        return invalid(form, page)
+    labels = {item.key: form[f"item_{number}"].data for number, item in enumerate(current.items, 1)}
+    wording = session_service.QuestionnaireWording(
+        title=form.title.data,
+        instructions=form.instructions.data or "",
+        item_labels=labels,
+        comment_per_subject=form.comment_per_subject.data,
+        comment_overall=form.comment_overall.data,
+        comment_max_length=form.comment_max_length.data,
+    )
+    try:
+        session_service.reword_questionnaire(session, wording, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash("已保存测评表。", "info")
+    return redirect(url_for("organize.questionnaire", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/questionnaire/template")
+@organizing
+def use_questionnaire(session: EvalSession):
+    form = TemplateForm()
+    if not form.validate():
+        return invalid(form, lambda: questionnaire_page(session))
+    try:
+        session_service.use_questionnaire(session, form.key.data, current_user)
+    except ServiceError as error:
+        return refused(error, lambda: questionnaire_page(session))
+    flash("已选用测评表模板，原有的文字修改已被替换。", "info")
+    return redirect(url_for("organize.questionnaire", session_id=session.id))
+
+
+# ---- ballot codes -------------------------------------------------------------------------
+
+
+def codes_page(session: EvalSession, void_form=None):
+    counts = code_service.code_counts(session)
+    issue_forms = {
+        c.group.id: IssueForm(
+            formdata=None,
+            data={"group_id": c.group.id, "count": max(c.group.expected_count - c.issued, 1)},
+        )
+        for c in counts
+    }
+    return render_template(
+        "organize/codes.html",
+        session=session,
+        counts=counts,
+        issue_forms=issue_forms,
+        void_form=void_form or VoidForm(formdata=None),
+        cards_form=CardsForm(formdata=None),
+    )
+
+
+@bp.get("/sessions/<int:session_id>/codes")
+@organizing
+def codes(session: EvalSession):
+    return codes_page(session)
+
+
+@bp.post("/sessions/<int:session_id>/codes/issue")
+@organizing
+def issue_codes(session: EvalSession):
+    form = IssueForm()
+    if not form.validate():
+        return invalid(form, lambda: codes_page(session))
+    group = group_named(session, form.group_id.data)
+    try:
+        issued = code_service.issue_codes(group, form.count.data, current_user)
+    except ServiceError as error:
+        return refused(error, lambda: codes_page(session))
+    flash(f"已为“{group.name}”发放{len(issued)}个测评码，可下载卡片打印。", "info")
+    return redirect(url_for("organize.codes", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/codes/void")
+@organizing
+def void_codes(session: EvalSession):
+    form = VoidForm()
+
+    def page():
+        return codes_page(session, void_form=form)
+
+    if not form.validate():
+        return invalid(form, page)
+    try:
+        count = code_service.void_codes(session, form.codes.data, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"已作废{count}个测评码。", "info")
+    return redirect(url_for("organize.codes", session_id=session.id))
+
+
+@bp.post("/sessions/<int:session_id>/codes/cards")
+@organizing
+def download_cards(session: EvalSession):
+    form = CardsForm()
+    if not form.validate():
+        return invalid(form, lambda: codes_page(session))
+    group = group_named(session, form.group_id.data) if form.group_id.data else None
+    try:
+        pdf, _count = code_service.card_sheet_pdf(session, current_user, group)
+    except ServiceError as error:
+        return refused(error, lambda: codes_page(session))
+    suffix = f"-{group.name}" if group else ""
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    # The codes are secrets until used: keep the file out of every cache.
+    response.headers["Cache-Control"] = "no-store"
+    name = f"测评码卡片-{session.id}{suffix}.pdf"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"cards-{session.id}.pdf\"; filename*=UTF-8''{quote(name)}"
+    )
+    return response
+
+
+# ---- open and close -----------------------------------------------------------------------
+
+
+@bp.route("/sessions/<int:session_id>/open", methods=["GET", "POST"])
+@organizing
+def open_session(session: EvalSession):
+    form = ConfirmForm()
+
+    def page():
+        return render_template(
+            "organize/confirm_open.html",
+            session=session,
+            form=form,
+            questionnaire=session_service.questionnaire_of(session),
+            counts=code_service.code_counts(session),
+            problems=session_service.opening_problems(session),
+        )
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    try:
+        session_service.open_session(session, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash("测评已开始，参评人员现在可以扫码填写测评表。", "info")
+    return redirect(url_for("organize.session_detail", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/close", methods=["GET", "POST"])
+@organizing
+def close_session(session: EvalSession):
+    form = ConfirmForm()
+
+    def page():
+        return render_template(
+            "organize/confirm_close.html",
+            session=session,
+            form=form,
+            progress=session_service.progress(session),
+        )
+
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return invalid(form, page)
+    try:
+        count = session_service.close_session(session, current_user)
+    except ServiceError as error:
+        return refused(error, page)
+    flash(f"测评已结束，共收回测评表{count}张。", "info")
+    return redirect(url_for("organize.session_detail", session_id=session.id))
+
+
+# ---- audit log ----------------------------------------------------------------------------
+
+
+@bp.get("/sessions/<int:session_id>/audit")
+@organizing
+def audit(session: EvalSession):
+    return render_template(
+        "organize/audit.html", session=session, entries=session_service.audit_log(session)
+    )
+
+
+@bp.app_template_filter("decimal")
+def decimal_filter(value) -> str:
+    """Print an exact number as its decimal ("0.8", "15")."""
+    return format_decimal(value)

@@ -1,0 +1,1 @@
+"""Printed output (PDF cards, later tallies and archive sheets): pure functions over given data."""

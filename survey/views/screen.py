@@ -1,0 +1,61 @@
+"""The meeting screen (投屏): the code-entry QR code and live progress, never a tally while open."""
+
+from functools import cache
+
+from flask import Blueprint, jsonify, make_response, render_template
+from flask_login import current_user
+
+from survey.models import Role
+from survey.services.codes import entry_url
+from survey.services.sessions import get_for, progress, questionnaire_of
+from survey.views import require_role
+
+bp = Blueprint("screen", __name__)
+
+STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
+POLL_SECONDS = 1.5
+
+
+@bp.get("/sessions/<int:session_id>/screen")
+@require_role(*STAFF)
+def screen(session_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    return render_template(
+        "screen/screen.html",
+        session=session,
+        progress=progress(session),
+        questionnaire=questionnaire_of(session),
+        entry=entry_url(),
+        poll_ms=int(POLL_SECONDS * 1000),
+    )
+
+
+@bp.get("/sessions/<int:session_id>/screen/progress")
+@require_role(*STAFF)
+def progress_json(session_id: int):
+    """Return the state and the number of ballots received; polled by static/screen.js."""
+    session = get_for(current_user, session_id, organize=False)
+    response = jsonify(progress(session).to_json())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/screen/entry-qr.svg")
+def entry_qr():
+    """Serve the QR code of the code-entry page ({PUBLIC_BASE_URL}/v); it holds no secret."""
+    response = make_response(_qr_svg(entry_url()))
+    response.headers["Content-Type"] = "image/svg+xml; charset=utf-8"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@cache
+def _qr_svg(data: str) -> str:
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+    from qrcode.image.svg import SvgPathFillImage
+
+    image = qrcode.make(
+        data, image_factory=SvgPathFillImage, error_correction=ERROR_CORRECT_M, border=2
+    )
+    return image.to_string(encoding="unicode")
