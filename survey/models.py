@@ -149,6 +149,9 @@ class EvalSession(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # SHA-256 over the canonical ballots, questionnaire, rule set and session facts, at close.
     seal: Mapped[str | None] = mapped_column(sa.String(64))
+    # The team's points in the other parts of the 100 (作风建设 …), entered by the assessors, as
+    # JSON {part key: exact decimal string}.
+    team_parts: Mapped[str | None] = mapped_column(sa.Text)
 
     owner: Mapped[User] = relationship()
     subjects: Mapped[list["Subject"]] = relationship(
@@ -337,3 +340,13 @@ class PaperEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     clerk: Mapped[User] = relationship()
+
+
+class FailedAttempt(db.Model):
+    """Failed ballot-code attempts per client bucket and minute, shared by every worker."""
+
+    __tablename__ = "failed_attempt"
+
+    bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)

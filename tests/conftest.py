@@ -3,6 +3,7 @@
 import os
 import re
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from flask import has_app_context
@@ -10,8 +11,9 @@ from flask.testing import FlaskClient
 
 from survey import create_app
 from survey.extensions import db, write_intent
-from survey.models import Role, User
+from survey.models import EvalSession, Role, User
 from survey.security import hash_password
+from survey.services.demo import create_demo
 
 TEST_PASSWORD = "correct horse battery"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -155,3 +157,19 @@ def logged_in(client, make_user):
 @pytest.fixture
 def engine_name(app) -> str:
     return db.engine.dialect.name
+
+
+@dataclass
+class OpenSession:
+    session: EvalSession
+    codes: list[str]
+    organizer: str
+    password: str
+
+
+@pytest.fixture
+def open_session(app) -> OpenSession:
+    demo = create_demo(codes_per_group=30)
+    session = db.session.get(EvalSession, demo.session_id)
+    codes = [code for group in demo.codes.values() for code in group]
+    return OpenSession(session, codes, demo.username, demo.password)

@@ -178,15 +178,16 @@ class BandTable:
         """Return the value of the band holding x."""
         return self.band_for(x).value
 
+    def row_text(self, band: Band) -> str:
+        """Return one band as "[low, high) → value"."""
+        closing = "]" if band.includes_high else ")"
+        low = format_bound(band.low, self.unit)
+        high = format_bound(band.high, self.unit)
+        return f"[{low}, {high}{closing} → {format_band_value(band.value)}"
+
     def describe(self) -> str:
         """Print the table back as data, one "[low, high) → value" line per band."""
-        lines = [self.title]
-        for band in self.bands:
-            closing = "]" if band.includes_high else ")"
-            low = format_bound(band.low, self.unit)
-            high = format_bound(band.high, self.unit)
-            lines.append(f"[{low}, {high}{closing} → {format_band_value(band.value)}")
-        return "\n".join(lines)
+        return "\n".join([self.title, *(self.row_text(band) for band in self.bands)])
 
     def __str__(self) -> str:
         return self.describe()

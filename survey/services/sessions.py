@@ -36,6 +36,7 @@ from survey.services import NotAllowed, NotFound, ServiceError
 from survey.services.anonymity import rewrite_ballots, scrub_storage
 from survey.services.audit import record
 from survey.services.codes import lock_session
+from survey.services.results import seal_session
 
 # China has no daylight saving time, so a fixed offset is exact.
 BEIJING = timezone(timedelta(hours=8), "北京时间")
@@ -466,7 +467,8 @@ def close_session(session: EvalSession, actor: User | None) -> int:
         db.session.refresh(session)
         raise ServiceError(f"只有进行中的测评可以结束，当前状态：{session.state.label}。")
     count = rewrite_ballots(session)
-    record(actor, "close_session", session.id, f"收回测评表{count}张")
+    seal = seal_session(session)
+    record(actor, "close_session", session.id, f"收回测评表{count}张，封存码 {seal}")
     db.session.commit()
     # Before this request reads anything again: a transaction of our own would keep the
     # scrub (VACUUM) waiting for a lock we hold.

@@ -1,30 +1,11 @@
-"""An open demo session with codes, and helpers to fill its ballot."""
+"""Helpers to fill a ballot (the open_session fixture is in tests/conftest.py)."""
 
 import re
-from dataclasses import dataclass
 
-import pytest
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Ballot, BallotCode, CodeStatus, EvalSession
-from survey.services.demo import create_demo
-
-
-@dataclass
-class OpenSession:
-    session: EvalSession
-    codes: list[str]
-    organizer: str
-    password: str
-
-
-@pytest.fixture
-def open_session(app) -> OpenSession:
-    demo = create_demo(codes_per_group=30)
-    session = db.session.get(EvalSession, demo.session_id)
-    codes = [code for group in demo.codes.values() for code in group]
-    return OpenSession(session, codes, demo.username, demo.password)
+from survey.models import Ballot, BallotCode, CodeStatus
 
 
 def ballot_form(client, code: str) -> tuple[dict, str]:
