@@ -1,12 +1,14 @@
 """The `survey` command: this app's Flask CLI with the platform's own commands."""
 
 import json
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from survey import create_app
+from survey.extensions import db
 from survey.models import Role
 from survey.security import display_code
 from survey.services import ServiceError
@@ -120,11 +122,68 @@ def close_command(session_id: int) -> None:
     click.echo(f"测评“{session.title}”（编号 {session.id}）已结束，共收回测评表 {count} 张。")
 
 
+@click.command("export")
+@click.argument("session_id", type=int)
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["json", "xlsx", "pdf", "zip"]),
+    default="json",
+    show_default=True,
+    help="json 归档数据；xlsx 统计表；pdf 汇报测评报告；zip 廉政档案结果单",
+)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
+@with_appcontext
+def export_command(session_id: int, kind: str, out: str) -> None:
+    """Export a closed session's results (JSON keys as in `survey score --json`, plus the seal)."""
+    from survey.models import EvalSession
+    from survey.services.audit import record
+    from survey.services.exports import build_export
+    from survey.services.results import compute_results, require_closed
+
+    session = db.session.get(EvalSession, session_id)
+    if session is None:
+        raise click.ClickException(f"测评 {session_id} 不存在。")
+    try:
+        require_closed(session)
+        data = build_export(compute_results(session), kind)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    Path(out).write_bytes(data)
+    record(None, "export", session.id, f"命令行导出 {kind}")
+    db.session.commit()
+    click.echo(
+        f"已导出测评 {session_id} 的 {kind}：{out}（{len(data)} 字节），封存码 {session.seal}",
+        err=True,
+    )
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def verify_command(file: str) -> None:
+    """Check an exported archive (JSON, or ZIP with archive.json) against its seal and recount."""
+    from survey.services.archive import verify_upload
+
+    ok, message = verify_upload(Path(file).read_bytes())
+    click.echo(message)
+    if not ok:
+        raise SystemExit(1)
+
+
 def register_commands(app) -> None:
     """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
     from survey.cli_score import score
 
-    for command in (run_command, create_user_command, demo_command, close_command, score):
+    commands = (
+        run_command,
+        create_user_command,
+        demo_command,
+        close_command,
+        score,
+        export_command,
+        verify_command,
+    )
+    for command in commands:
         app.cli.add_command(command)
 
 

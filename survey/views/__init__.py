@@ -7,6 +7,7 @@ from flask import Flask, abort, g, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from survey.domain.numbers import format_decimal, format_fixed
 from survey.extensions import db, write_intent
 from survey.services import ServiceError
 
@@ -33,10 +34,12 @@ def require_role(*roles):
 
 
 def register_views(app: Flask) -> None:
-    from survey.views import admin, auth, organize, paper, screen, vote
+    from survey.views import admin, auth, ops, organize, paper, results, screen, vote
 
-    for blueprint in (auth.bp, organize.bp, admin.bp, vote.bp, paper.bp, screen.bp):
+    for blueprint in (auth.bp, organize.bp, admin.bp, vote.bp, paper.bp, screen.bp, results.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(ops.bp)
+    app.add_template_filter(decimal_text, "decimal")
 
     @app.before_request
     def declare_write_intent():
@@ -95,6 +98,13 @@ def compress(response):
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     return response
+
+
+def decimal_text(value, places: int | None = None) -> str:
+    """Show an exact number as a decimal; with places, rounded half up to that many."""
+    if places is None:
+        return format_decimal(value)
+    return format_fixed(value, places)
 
 
 def _simple_error(status: int, message: str):

@@ -1,0 +1,230 @@
+"""Evaluate a session from plain data: tally, rates, points, finals, grades.
+
+The service layer feeds it what the database holds; an archivist's `survey verify` feeds it
+the sealed document of an exported archive. Both get the same numbers from the same code.
+"""
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .bands import BandTable
+from .numbers import format_decimal, format_percent, parse_decimal
+from .questionnaire import Questionnaire, from_document
+from .roles import SubjectRole
+from .rulesets import RuleSet, parse_ruleset
+from .scoring import SubjectVotes, TeamTotal, grade, score_meeting, team_total
+from .seal import canonical_ballot
+from .tally import (
+    BallotRecord,
+    GroupSpec,
+    ItemCounts,
+    ScoredItem,
+    SubjectSpec,
+    Tally,
+    score_item,
+    scored_items,
+    shown_groups,
+    tally_ballots,
+)
+
+
+@dataclass
+class StoredBallot:
+    """A ballot as read back: enough to tally, seal and export it."""
+
+    group: str
+    ratings: dict[tuple[int, str], str] = field(default_factory=dict)
+    comments: dict[int, str] = field(default_factory=dict)
+    overall_comment: str = ""
+
+    def canonical(self) -> dict:
+        return canonical_ballot(self.group, self.ratings, self.comments, self.overall_comment)
+
+
+@dataclass
+class SubjectResult:
+    """Everything the reports print for one subject."""
+
+    spec: SubjectSpec
+    items: dict[str, ItemCounts]  # pooled counts per item key
+    score_item: str | None
+    counts: ItemCounts | None  # pooled counts of the scored item
+    good_or_better: int | None
+    rate: Fraction | None  # weighted by rater group when the rule set says so
+    points: Fraction | None = None
+    deduction: Fraction | None = None
+    personal: Fraction | None = None
+    final: Fraction | None = None
+    band: str | None = None  # the band the rate fell in, as "[90%, 95%) → 18"
+    by_group: dict[str, ItemCounts] = field(default_factory=dict)  # shown groups only
+    scored: list[ScoredItem] = field(default_factory=list)
+    score_total: Fraction | None = None
+    grade: str | None = None
+    comments: list[str] = field(default_factory=list)
+
+    @property
+    def rate_text(self) -> str:
+        """Return "94.97%（189/199）", or 无有效票."""
+        if self.rate is None or self.counts is None:
+            return "无有效票"
+        return f"{format_percent(self.rate)}（{self.good_or_better}/{self.counts.valid}）"
+
+
+@dataclass
+class Evaluation:
+    """Everything computed from one session's ballots under its rule set."""
+
+    questionnaire: Questionnaire
+    ruleset: RuleSet
+    tally: Tally
+    subjects: list[SubjectResult]
+    groups_shown: list[str]
+    groups_hidden: list[str]
+    team_total: TeamTotal | None
+    team_parts: dict[str, Fraction]
+    overall_comments: list[str]
+
+
+def evaluate(
+    questionnaire: Questionnaire,
+    ruleset: RuleSet,
+    subjects: list[SubjectSpec],
+    groups: list[GroupSpec],
+    ballots: list[StoredBallot],
+    min_group_size: int,
+    team_parts: dict[str, Fraction],
+) -> Evaluation:
+    """Tally the ballots and score every subject by the rule set."""
+    records = [BallotRecord(b.group, b.ratings) for b in ballots]
+    tally = tally_ballots(questionnaire, subjects, groups, records)
+    shown = shown_groups(tally.received_by_group, min_group_size)
+    rows = [_subject_result(tally, spec, shown) for spec in subjects]
+    for row in rows:
+        # Sorted, so that comments keep no trace of the order ballots came in.
+        row.comments = sorted(b.comments[row.spec.id] for b in ballots if row.spec.id in b.comments)
+    total = _score(ruleset, tally, rows, team_parts)
+    if ruleset.grades is not None:
+        for row in rows:
+            if row.score_total is not None:
+                row.grade = grade(ruleset, row.score_total)
+    names = [g.name for g in groups]
+    return Evaluation(
+        questionnaire=questionnaire,
+        ruleset=ruleset,
+        tally=tally,
+        subjects=rows,
+        groups_shown=[name for name in names if name in shown],
+        groups_hidden=[name for name in names if name not in shown],
+        team_total=total,
+        team_parts=team_parts,
+        overall_comments=sorted(b.overall_comment for b in ballots if b.overall_comment),
+    )
+
+
+def _subject_result(tally: Tally, spec: SubjectSpec, shown: set[str]) -> SubjectResult:
+    questionnaire = tally.questionnaire
+    items = {item.key: tally.pooled(spec.id, item.key) for item in tally.items_for(spec)}
+    key = None if questionnaire.scored else score_item(questionnaire, spec.role)
+    counts = items.get(key) if key else None
+    row = SubjectResult(
+        spec=spec,
+        items=items,
+        score_item=key,
+        counts=counts,
+        good_or_better=counts.good_or_better(questionnaire) if counts else None,
+        rate=counts.rate(questionnaire) if counts else None,
+    )
+    if key:
+        by_group = tally.by_group(spec.id, key)
+        row.by_group = {name: c for name, c in by_group.items() if name in shown}
+    if questionnaire.scored:
+        row.scored, row.score_total = scored_items(tally, spec)
+    return row
+
+
+def _score(
+    ruleset: RuleSet, tally: Tally, rows: list[SubjectResult], parts: dict
+) -> TeamTotal | None:
+    """Fill rates, points, deductions and finals by the rule set; return the team total."""
+    rated = [row for row in rows if row.score_item]
+    if not rated or ruleset.team_points is None or ruleset.personal_deduction is None:
+        return None
+    votes = [
+        SubjectVotes(
+            row.spec.name,
+            row.spec.role,
+            {
+                group: counts.vote_counts()
+                for group, counts in tally.by_group(row.spec.id, row.score_item).items()
+            },
+        )
+        for row in rated
+    ]
+    for row, subject_votes in zip(rated, votes, strict=True):
+        row.rate = ruleset.rate_of(subject_votes.votes)
+    team_row = next((row for row in rated if row.spec.role == SubjectRole.TEAM), None)
+    total = None
+    other = None
+    if team_row is not None and team_row.rate is not None and parts:
+        points = ruleset.team_points.lookup(team_row.rate)
+        total = team_total(ruleset, points, parts)
+        other = total.total - points
+    scored = score_meeting(ruleset, votes, other)
+    for row, result in zip(rated, scored, strict=True):
+        row.points, row.deduction = result.points, result.deduction
+        row.personal, row.final = result.personal, result.final
+        table: BandTable = (
+            ruleset.team_points if row.spec.role == SubjectRole.TEAM else ruleset.personal_deduction
+        )
+        if row.rate is not None:
+            row.band = table.row_text(table.band_for(row.rate))
+    return total
+
+
+def _decimal(value) -> str | None:
+    return None if value is None else format_decimal(value)
+
+
+def subject_json(row: SubjectResult) -> dict:
+    """Return one subject with the keys of `survey score --json`."""
+    counts = row.counts
+    return {
+        "subject": row.spec.name,
+        "category": row.spec.role.label,
+        "valid": counts.valid if counts else 0,
+        "good_or_better": row.good_or_better or 0,
+        "rate": f"{row.good_or_better}/{counts.valid}" if counts and counts.valid else None,
+        "points": _decimal(row.points),
+        "deduction": _decimal(row.deduction),
+        "personal": _decimal(row.personal),
+        "final": _decimal(row.final),
+    }
+
+
+def evaluate_sealed(sealed: dict, team_parts: dict[str, str]) -> Evaluation:
+    """Recompute a session's results from an archive's sealed document alone."""
+    facts = sealed["session"]
+    subjects = [
+        SubjectSpec(s["id"], s["name"], s["post"], SubjectRole(s["role"]))
+        for s in facts["subjects"]
+    ]
+    groups = [GroupSpec(g["name"], g["expected"]) for g in facts["groups"]]
+    ballots = [
+        StoredBallot(
+            b["group"],
+            {(s, i): v for s, i, v in b["ratings"]},
+            {s: t for s, t in b["comments"]},
+            b["overall_comment"],
+        )
+        for b in sealed["ballots"]
+    ]
+    ruleset = parse_ruleset(sealed["ruleset"]["content"], source="归档中的规则集")
+    return evaluate(
+        from_document(sealed["questionnaire"], source="归档中的测评表"),
+        ruleset,
+        subjects,
+        groups,
+        ballots,
+        facts["min_group_size"],
+        {key: parse_decimal(value) for key, value in team_parts.items()},
+    )

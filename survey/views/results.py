@@ -1,0 +1,136 @@
+"""Results for organizers and assessors: the page, charts, downloads, team parts, verification."""
+
+from io import BytesIO
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+
+from survey.models import Role
+from survey.services import NotFound, ServiceError
+from survey.services.archive import verify_upload
+from survey.services.audit import record_download
+from survey.services.exports import EXPORT_KINDS, build_export, export_filename
+from survey.services.history import person_history
+from survey.services.results import compute_results, require_closed, set_team_parts
+from survey.services.sessions import get_for
+from survey.views import require_role
+
+bp = Blueprint("results", __name__)
+
+STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
+SVG = "image/svg+xml"
+
+
+def in_wechat() -> bool:
+    """WeChat's in-app browser silently drops file downloads."""
+    return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
+def closed_results(session_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    require_closed(session)
+    return compute_results(session)
+
+
+def send_bytes(data: bytes, name: str, mimetype: str, *, inline: bool = False):
+    response = send_file(
+        BytesIO(data), mimetype=mimetype, as_attachment=not inline, download_name=name
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/sessions/<int:session_id>/results")
+@require_role(*STAFF)
+def page(session_id: int):
+    results = closed_results(session_id)
+    return render_template(
+        "results/results.html",
+        results=results,
+        session=results.session,
+        kinds=EXPORT_KINDS,
+        in_wechat=in_wechat(),
+        can_enter_parts=results.ruleset.team_parts is not None,
+    )
+
+
+@bp.get("/sessions/<int:session_id>/results/<any(distribution, rates):name>.svg")
+@require_role(*STAFF)
+def chart(session_id: int, name: str):
+    from survey.reports import charts
+
+    results = closed_results(session_id)
+    draw = charts.distribution_chart if name == "distribution" else charts.rates_chart
+    response = send_bytes(draw(results).encode(), f"{name}.svg", SVG, inline=True)
+    return response
+
+
+@bp.get("/sessions/<int:session_id>/results/download/<kind>")
+@require_role(*STAFF)
+def download(session_id: int, kind: str):
+    if kind not in EXPORT_KINDS:
+        raise NotFound("没有这种下载格式。")
+    results = closed_results(session_id)
+    data = build_export(results, kind)
+    record_download(current_user, session_id, EXPORT_KINDS[kind].label)
+    return send_bytes(data, export_filename(results, kind), EXPORT_KINDS[kind].mimetype)
+
+
+@bp.get("/sessions/<int:session_id>/results/subjects/<int:subject_id>/<any(sheet, feedback):what>")
+@require_role(*STAFF)
+def subject_document(session_id: int, subject_id: int, what: str):
+    from survey.reports.archive import feedback_sheet, subject_sheet
+
+    results = closed_results(session_id)
+    found = [(n, r) for n, r in enumerate(results.subjects, 1) if r.spec.id == subject_id]
+    if not found:
+        raise NotFound("测评对象不存在。")
+    number, row = found[0]
+    build, label = (subject_sheet, "廉政档案") if what == "sheet" else (feedback_sheet, "书面反馈")
+    data = build(results, row)
+    record_download(current_user, session_id, f"{row.spec.name}的{label}")
+    return send_bytes(data, f"{number:02d}-{row.spec.name}-{label}.pdf", "application/pdf")
+
+
+@bp.post("/sessions/<int:session_id>/results/team-parts")
+@require_role(Role.ADMIN, Role.ASSESSOR)
+def team_parts(session_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    require_closed(session)
+    values = {key: value for key, value in request.form.items() if key != "csrf_token"}
+    try:
+        total = set_team_parts(session, values, current_user)
+    except ServiceError as error:
+        flash(str(error), "error")
+    else:
+        capped = "、".join(part.name for part in total.capped_parts)
+        flash(
+            "已保存领导班子其他考核部分得分。"
+            + (f"超过满分已按满分计：{capped}。" if capped else "")
+        )
+    return redirect(url_for("results.page", session_id=session_id) + "#team")
+
+
+class VerifyForm(FlaskForm):
+    archive = FileField("归档文件（JSON 或 ZIP）", validators=[FileRequired("请选择文件")])
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@login_required
+def verify():
+    form = VerifyForm()
+    outcome = None
+    if form.validate_on_submit():
+        outcome = verify_upload(form.archive.data.read())
+    status = 200 if outcome is None or outcome[0] else 422
+    return render_template("results/verify.html", form=form, outcome=outcome), status
+
+
+@bp.get("/people")
+@require_role(*STAFF)
+def people():
+    name = request.args.get("name", "").strip()[:100]
+    history = person_history(current_user, name) if name else []
+    return render_template("results/people.html", name=name, history=history)

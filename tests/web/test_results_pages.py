@@ -1,0 +1,181 @@
+"""The results page, downloads, team parts, the archive export and its verification."""
+
+import io
+import json
+
+import pytest
+
+from survey.extensions import db
+from survey.models import EvalSession, GrantLevel, Role, SessionGrant
+from survey.services.sessions import close_session
+from tests.conftest import csrf_token_from, login
+from tests.vote.conftest import ballot_form, rating_fields
+
+WECHAT = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile MicroMessenger/8.0.47 NetType/WIFI"
+
+
+def cast(client, codes, option="good"):
+    for code in codes:
+        fields, page = ballot_form(client, code)
+        answers = {name: option for name in rating_fields(page)}
+        assert client.post("/v/submit", data={**fields, **answers}).status_code == 303
+
+
+@pytest.fixture
+def closed(app, client, open_session):
+    cast(client, open_session.codes[:8], "good")
+    cast(client, open_session.codes[30:36], "average")
+    close_session(open_session.session, None)
+    assert login(client, open_session.organizer, open_session.password).status_code == 302
+    return open_session.session
+
+
+def test_results_page_shows_tally_rates_and_seal(client, closed):
+    page = client.get(f"/sessions/{closed.id}/results")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "收回测评表 14 张" in html
+    assert "57.14%（8/14）" in html  # 8 good of 14 valid
+    assert "扣 8 分" in html and "0 分" in html
+    assert closed.seal in html
+
+
+def test_results_are_refused_while_open(client, open_session):
+    login(client, open_session.organizer, open_session.password)
+    response = client.get(f"/sessions/{open_session.session.id}/results")
+    assert response.status_code == 400
+    assert "测评结束后才能查看" in response.get_data(as_text=True)
+
+
+def test_json_export_verifies_and_detects_tampering(app, client, closed, runner, tmp_path):
+    response = client.get(f"/sessions/{closed.id}/results/download/json")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    archive = json.loads(response.get_data())
+    assert archive["seal"] == closed.seal
+    keys = {
+        "subject",
+        "category",
+        "valid",
+        "good_or_better",
+        "rate",
+        "points",
+        "deduction",
+        "personal",
+        "final",
+    }
+    assert all(set(row) == keys for row in archive["results"])
+    assert archive["results"][0]["rate"] == "8/14"
+
+    good = tmp_path / "archive.json"
+    good.write_bytes(response.get_data())
+    result = runner.invoke(args=["verify", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "校验通过" in result.output and "结果一致" in result.output
+
+    archive["sealed"]["ballots"][0]["ratings"][0][2] = "poor"
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(archive, ensure_ascii=False))
+    result = runner.invoke(args=["verify", str(bad)])
+    assert result.exit_code == 1 and "校验失败" in result.output
+
+    forged = json.loads(good.read_text())
+    forged["results"][0]["points"] = "20"
+    (tmp_path / "forged.json").write_text(json.dumps(forged, ensure_ascii=False))
+    result = runner.invoke(args=["verify", str(tmp_path / "forged.json")])
+    assert result.exit_code == 1 and "不一致" in result.output
+
+
+def test_verify_upload_page(client, closed):
+    archive = client.get(f"/sessions/{closed.id}/results/download/json").get_data()
+    token = csrf_token_from(client.get("/verify").get_data(as_text=True))
+    ok = client.post(
+        "/verify",
+        data={"csrf_token": token, "archive": (io.BytesIO(archive), "archive.json")},
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 200 and "校验通过" in ok.get_data(as_text=True)
+    junk = client.post(
+        "/verify",
+        data={"csrf_token": token, "archive": (io.BytesIO(b"\xff\xfe junk"), "x.json")},
+        content_type="multipart/form-data",
+    )
+    assert junk.status_code == 422 and "无法读取" in junk.get_data(as_text=True)
+
+
+def test_export_command_writes_json_with_score_keys(runner, closed, tmp_path):
+    out = tmp_path / "out.json"
+    result = runner.invoke(args=["export", str(closed.id), "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["seal"] == closed.seal and len(data["results"]) == 6
+    missing = runner.invoke(args=["export", "999999", "--out", str(out)])
+    assert missing.exit_code != 0 and "不存在" in missing.output
+
+
+def test_export_of_an_open_session_is_refused(runner, open_session, tmp_path):
+    result = runner.invoke(
+        args=["export", str(open_session.session.id), "--out", str(tmp_path / "x.json")]
+    )
+    assert result.exit_code != 0 and "测评结束后" in result.output
+
+
+def test_assessor_enters_team_parts_and_finals_appear(app, closed, make_user):
+    assessor = make_user(role=Role.ASSESSOR)
+    db.session.add(SessionGrant(session_id=closed.id, user_id=assessor.id, level=GrantLevel.ASSESS))
+    db.session.commit()
+    client = app.test_client()
+    login(client, assessor.username)
+    page = client.get(f"/sessions/{closed.id}/results").get_data(as_text=True)
+    token = csrf_token_from(page)
+    form = {
+        "csrf_token": token,
+        "conduct": "15",
+        "punishment": "30",
+        "prevention": "20",
+        "responsibility": "16",
+    }
+    response = client.post(
+        f"/sessions/{closed.id}/results/team-parts", data=form, follow_redirects=True
+    )
+    html = response.get_data(as_text=True)
+    assert "超过满分已按满分计：党风廉政建设责任制落实情况" in html
+    assert "领导班子总分 80 分，折合十分制 8 分" in html  # 0 + 15 + 30 + 20 + 15
+
+    bad = client.post(
+        f"/sessions/{closed.id}/results/team-parts",
+        data={**form, "conduct": "十五"},
+        follow_redirects=True,
+    )
+    assert "不是有效的数字" in bad.get_data(as_text=True)
+
+
+def test_organizer_cannot_enter_team_parts(client, closed):
+    token = csrf_token_from(client.get(f"/sessions/{closed.id}/results").get_data(as_text=True))
+    response = client.post(
+        f"/sessions/{closed.id}/results/team-parts", data={"csrf_token": token, "conduct": "1"}
+    )
+    assert response.status_code == 403
+
+
+def test_wechat_gets_a_hint_to_open_in_the_browser(client, closed):
+    html = client.get(f"/sessions/{closed.id}/results", headers={"User-Agent": WECHAT})
+    assert "在浏览器打开" in html.get_data(as_text=True)
+    plain = client.get(f"/sessions/{closed.id}/results").get_data(as_text=True)
+    assert "在浏览器打开" not in plain
+
+
+def test_person_history_across_sessions(client, closed):
+    name = closed.subjects[1].name
+    html = client.get(f"/people?name={name}").get_data(as_text=True)
+    assert closed.title in html and "扣 8 分" in html
+    assert "没有找到" in client.get("/people?name=不存在的人").get_data(as_text=True)
+
+
+def test_other_organizers_cannot_see_results(app, closed, make_user):
+    other = make_user(role=Role.ORGANIZER)
+    client = app.test_client()
+    login(client, other.username)
+    assert client.get(f"/sessions/{closed.id}/results").status_code == 404
+    assert client.get(f"/sessions/{closed.id}/results/download/json").status_code == 404
+    assert db.session.get(EvalSession, closed.id) is not None
