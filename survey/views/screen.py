@@ -2,11 +2,12 @@
 
 from functools import cache
 
-from flask import Blueprint, jsonify, make_response, render_template
+from flask import Blueprint, jsonify, make_response, render_template, request
 from flask_login import current_user
 
-from survey.models import Role
+from survey.models import Role, SessionState
 from survey.services.codes import entry_url
+from survey.services.results import compute_results
 from survey.services.sessions import get_for, progress, questionnaire_of
 from survey.views import require_role
 
@@ -20,8 +21,11 @@ POLL_SECONDS = 1.5
 @require_role(*STAFF)
 def screen(session_id: int):
     session = get_for(current_user, session_id, organize=False)
+    # Results go on the projector only after close, and only when the organizer asks for them.
+    show_results = session.state == SessionState.CLOSED and request.args.get("show") == "results"
     return render_template(
         "screen/screen.html",
+        results=compute_results(session) if show_results else None,
         session=session,
         progress=progress(session),
         questionnaire=questionnaire_of(session),

@@ -179,3 +179,17 @@ def test_other_organizers_cannot_see_results(app, closed, make_user):
     assert client.get(f"/sessions/{closed.id}/results").status_code == 404
     assert client.get(f"/sessions/{closed.id}/results/download/json").status_code == 404
     assert db.session.get(EvalSession, closed.id) is not None
+
+
+def test_screen_shows_results_after_close_only_when_asked(client, closed):
+    plain = client.get(f"/sessions/{closed.id}/screen").get_data(as_text=True)
+    assert "较好以上率" not in plain and "在投屏上公布测评结果" in plain
+    shown = client.get(f"/sessions/{closed.id}/screen?show=results").get_data(as_text=True)
+    assert "57.14%（8/14）" in shown
+
+
+def test_screen_never_shows_results_while_open(client, open_session):
+    login(client, open_session.organizer, open_session.password)
+    cast(client, open_session.codes[:3])
+    html = client.get(f"/sessions/{open_session.session.id}/screen?show=results")
+    assert "较好以上率" not in html.get_data(as_text=True)
