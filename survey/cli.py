@@ -37,13 +37,16 @@ def run_command(host: str, port: int) -> None:
     """Upgrade the database and serve the platform (for a meeting, prefer gunicorn)."""
     prepare_database()
     click.echo(f"平台地址：{current_app.config['PUBLIC_BASE_URL']}/")
+    from werkzeug.serving import run_simple
+
     from survey.redaction import RedactingRequestHandler
 
-    current_app.run(
-        host=host,
-        port=port,
+    # app.run() refuses to start inside a Flask CLI command; serve with werkzeug directly.
+    run_simple(
+        host,
+        port,
+        current_app._get_current_object(),
         threaded=True,
-        use_reloader=False,
         request_handler=RedactingRequestHandler,
     )
 

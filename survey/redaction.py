@@ -17,6 +17,9 @@ class RedactingRequestHandler(WSGIRequestHandler):
     """The development server's request handler, logging redacted request lines."""
 
     def log_request(self, code="-", size="-"):
+        # werkzeug builds the logged line from self.path (or the raw request line).
+        if hasattr(self, "path"):
+            self.path = redact(self.path)
         self.requestline = redact(self.requestline)
         super().log_request(code, size)
 
