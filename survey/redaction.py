@@ -31,11 +31,9 @@ except ImportError:  # gunicorn is optional on a developer machine
 
 
 class GunicornLogger(_GunicornLogger):
-    """gunicorn's logger with codes removed from the request line and path of access logs."""
+    """gunicorn's logger with codes removed from everything its access log can print."""
 
     def atoms(self, resp, req, environ, request_time):
         values = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "{raw_uri}e"):
-            if isinstance(values.get(key), str):
-                values[key] = redact(values[key])
-        return values
+        # The path shows up in several atoms (request line, path, raw URI, Referer): clean all.
+        return {key: redact(v) if isinstance(v, str) else v for key, v in values.items()}

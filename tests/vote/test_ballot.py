@@ -247,3 +247,32 @@ def test_ballots_are_counted_per_session_only(client, open_session):
     submit(client, fields, full_answers(page))
     assert code_statuses(open_session.session.id)[CodeStatus.USED] == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1
+
+
+def test_gunicorn_access_log_hides_codes(open_session):
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from survey.redaction import GunicornLogger
+
+    code = open_session.codes[0]
+    logger = GunicornLogger(Config())
+    request = SimpleNamespace(
+        method="GET", path=f"/v/{code}", query="", version=(1, 1), headers=[], uri=f"/v/{code}"
+    )
+    environ = {
+        "RAW_URI": f"/v/{code}",
+        "REQUEST_METHOD": "GET",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": f"/v/{code}",
+        "QUERY_STRING": "",
+        "REMOTE_ADDR": "10.0.0.8",
+    }
+    response = SimpleNamespace(status="200 OK", sent=100, headers=[], response_length=100)
+    from datetime import timedelta
+
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=5))
+    logged = " ".join(str(v) for v in atoms.values())
+    assert code not in logged and code.replace("-", "") not in logged
+    assert "/v/[code]" in atoms["r"]
