@@ -23,9 +23,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
 
     from survey.cli import register_commands
+    from survey.security_headers import init_security_headers
     from survey.views import register_views
 
     register_views(app)
+    init_security_headers(app)
     register_commands(app)
     return app
 

@@ -175,6 +175,7 @@ def verify_command(file: str) -> None:
 
 def register_commands(app) -> None:
     """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
+    from survey.cli_ops import OPS_COMMANDS
     from survey.cli_score import score
 
     commands = (
@@ -185,6 +186,7 @@ def register_commands(app) -> None:
         score,
         export_command,
         verify_command,
+        *OPS_COMMANDS,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -4,6 +4,7 @@ Ballots and answers deliberately carry no link to a code or a person, no time, n
 address, no user agent and no sequential id; see docs/anonymity.md.
 """
 
+import json
 import secrets
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey.domain.questionnaire import Questionnaire, from_document
 from survey.domain.roles import SubjectRole
 from survey.extensions import db
 
@@ -169,6 +171,10 @@ class EvalSession(db.Model):
     @property
     def expected_total(self) -> int:
         return sum(group.expected_count for group in self.groups)
+
+    def frozen_questionnaire(self) -> Questionnaire:
+        """Return the questionnaire as stored; raise QuestionnaireError if it does not hold."""
+        return from_document(json.loads(self.questionnaire))
 
 
 class SessionGrant(db.Model):
@@ -350,3 +356,175 @@ class FailedAttempt(db.Model):
     bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(default=0)
+
+
+# ---- 考核年度, 质询, 整改 (issue 8) ---------------------------------------------------------
+
+
+class Season(db.Model):
+    """A 考核年度: the evaluation sessions of many units, scored by one versioned checklist."""
+
+    __tablename__ = "season"
+    __table_args__ = (sa.CheckConstraint("length(name) > 0", name="name_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    year: Mapped[int]
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    checklist_key: Mapped[str] = mapped_column(sa.String(64))
+    checklist_version: Mapped[str] = mapped_column(sa.String(32))
+    # Holidays and 调休 working days, one ISO date a line (survey/domain/workdays.py).
+    holidays: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # When the checklist points were last written into the units' sessions, and the SHA-256
+    # of the checklist file they were computed with.
+    computed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    checklist_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+
+    owner: Mapped[User] = relationship()
+    units: Mapped[list["SeasonUnit"]] = relationship(
+        back_populates="season", order_by="SeasonUnit.position", cascade="all, delete-orphan"
+    )
+
+
+class SeasonGrant(db.Model):
+    """Access to a season for a user who does not own it (organize: edit; assess: facts)."""
+
+    __tablename__ = "season_grant"
+
+    season_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("season.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[GrantLevel] = mapped_column(enum_column(GrantLevel))
+
+    user: Mapped[User] = relationship()
+
+
+class SeasonUnit(db.Model):
+    """One assessed unit (e.g. a county's party and government team) of a season."""
+
+    __tablename__ = "season_unit"
+    __table_args__ = (
+        sa.UniqueConstraint("season_id", "name", name="uq_season_unit_season_name"),
+        sa.CheckConstraint("length(name) > 0", name="name_not_empty"),
+        sa.CheckConstraint("population IS NULL OR population > 0", name="population_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    season_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("season.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    # People living in the unit's area, for the per-10,000 items (人均信访量 …).
+    population: Mapped[int | None]
+    # The unit's 汇报测评 session, whose team subject gives the 民主测评 points.
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="SET NULL"), index=True
+    )
+    # The checklist result last written into the session: JSON with the checklist's id,
+    # version and SHA-256, each part's points and the line-by-line explanation.
+    result: Mapped[str | None] = mapped_column(sa.Text)
+
+    season: Mapped[Season] = relationship(back_populates="units")
+    session: Mapped[EvalSession | None] = relationship()
+    facts: Mapped["UnitFacts | None"] = relationship(
+        back_populates="unit", cascade="all, delete-orphan", uselist=False
+    )
+
+
+class UnitFacts(db.Model):
+    """The facts the assessors entered for a unit (counts, yes/no, numbers), never points."""
+
+    __tablename__ = "unit_facts"
+
+    unit_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("season_unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    # JSON {fact key: canonical string}; a fact not entered yet is absent.
+    facts: Mapped[str] = mapped_column(sa.Text, default="{}")
+    entered_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    entered_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[SeasonUnit] = relationship(back_populates="facts")
+    entered_by: Mapped[User | None] = relationship()
+
+
+class InquiryQuota(db.Model):
+    """How many 质询 one ballot code has sent; keyed by a hash of the code, nothing else.
+
+    It holds no question, no link to one and no time. The key is an HMAC of the code under a
+    purpose of its own, so this table cannot be joined to ballot_code without the instance key.
+    """
+
+    __tablename__ = "inquiry_quota"
+
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class AnswerMode(StrEnum):
+    PENDING = "pending"
+    ON_SITE = "on_site"
+    WRITTEN = "written"
+
+    @property
+    def label(self) -> str:
+        return {"pending": "待答复", "on_site": "已当场答复", "written": "会后书面答复"}[self.value]
+
+
+class Inquiry(db.Model):
+    """A 质询 put to a subject at a 述责述廉 meeting: no code, no asker, no time, only a date."""
+
+    __tablename__ = "inquiry"
+    # Random id and no hidden rowid: nothing here follows the order questions came in.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subject.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    asked_on: Mapped[date] = mapped_column(sa.Date)
+    on_screen: Mapped[bool] = mapped_column(default=False)
+    mode: Mapped[AnswerMode] = mapped_column(enum_column(AnswerMode), default=AnswerMode.PENDING)
+    # For a written answer: due 7 working days after the meeting (survey/domain/workdays.py).
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    answered_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    subject: Mapped[Subject] = relationship()
+
+
+class RectificationItem(db.Model):
+    """A 整改 item from a subject's feedback, with its deadline and the subject's report."""
+
+    __tablename__ = "rectification_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subject.id", ondelete="CASCADE"), index=True
+    )
+    issue: Mapped[str] = mapped_column(sa.Text)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    report: Mapped[str | None] = mapped_column(sa.Text)
+    reported_on: Mapped[date | None] = mapped_column(sa.Date)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    subject: Mapped[Subject] = relationship()
+    session: Mapped[EvalSession] = relationship()

@@ -65,9 +65,20 @@ class SubjectResult:
     @property
     def rate_text(self) -> str:
         """Return "94.97%（189/199）", or 无有效票."""
-        if self.rate is None or self.counts is None:
+        if self.rate is None:
             return "无有效票"
-        return f"{format_percent(self.rate)}（{self.good_or_better}/{self.counts.valid}）"
+        return f"{format_percent(self.rate)}（{self.rate_fraction}）"
+
+    @property
+    def rate_fraction(self) -> str | None:
+        """Return the banded rate as a fraction: the vote counts ("189/199") when pooled,
+        the exact weighted value when the rule set weighs rater groups."""
+        if self.rate is None or self.counts is None:
+            return None
+        valid = self.counts.valid
+        if valid and Fraction(self.good_or_better, valid) == self.rate:
+            return f"{self.good_or_better}/{valid}"
+        return f"{self.rate.numerator}/{self.rate.denominator}"
 
 
 @dataclass
@@ -193,7 +204,7 @@ def subject_json(row: SubjectResult) -> dict:
         "category": row.spec.role.label,
         "valid": counts.valid if counts else 0,
         "good_or_better": row.good_or_better or 0,
-        "rate": f"{row.good_or_better}/{counts.valid}" if counts and counts.valid else None,
+        "rate": row.rate_fraction,
         "points": _decimal(row.points),
         "deduction": _decimal(row.deduction),
         "personal": _decimal(row.personal),

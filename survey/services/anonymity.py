@@ -15,48 +15,59 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import Answer, Ballot, BallotCode, EvalSession, PaperEntry, random_id
 
+# Tables whose rows could betray the order of voting or asking until rewritten at close.
+REWRITTEN_AT_CLOSE = ("answer", "ballot", "ballot_code", "paper_entry", "inquiry", "inquiry_quota")
+
 
 def rewrite_ballots(session: EvalSession) -> int:
     """Re-insert the session's ballots under new random ids, in random order; return the count.
 
     Runs inside the caller's transaction (the close), so the ballots never exist twice.
     """
-    ballots = db.session.scalars(sa.select(Ballot).where(Ballot.session_id == session.id)).all()
-    copies = []
-    for ballot in ballots:
-        answers = [
-            {"subject_id": a.subject_id, "item": a.item, "value": a.value, "comment": a.comment}
-            for a in ballot.answers
-        ]
-        copies.append(
+    in_session = Ballot.session_id == session.id
+    ballots = db.session.execute(
+        sa.select(Ballot.id, Ballot.group_id, Ballot.paper, Ballot.comment).where(in_session)
+    ).all()
+    answers: dict[str, list[tuple]] = {ballot.id: [] for ballot in ballots}
+    for row in db.session.execute(
+        sa.select(Answer.ballot_id, Answer.subject_id, Answer.item, Answer.value, Answer.comment)
+        .join(Ballot, Ballot.id == Answer.ballot_id)
+        .where(in_session)
+    ):
+        answers[row.ballot_id].append(row)
+    secrets.SystemRandom().shuffle(ballots)
+
+    db.session.execute(
+        sa.delete(Answer).where(Answer.ballot_id.in_(sa.select(Ballot.id).where(in_session)))
+    )
+    db.session.execute(sa.delete(Ballot).where(in_session))
+    db.session.expire_all()
+    new_ballots, new_answers = [], []
+    for ballot in ballots:  # in the shuffled order, under fresh random ids
+        new_id = random_id()
+        new_ballots.append(
             {
+                "id": new_id,
+                "session_id": session.id,
                 "group_id": ballot.group_id,
                 "paper": ballot.paper,
                 "comment": ballot.comment,
-                "answers": answers,
             }
         )
-    secrets.SystemRandom().shuffle(copies)
-
-    ballot_ids = sa.select(Ballot.id).where(Ballot.session_id == session.id)
-    db.session.execute(sa.delete(Answer).where(Answer.ballot_id.in_(ballot_ids)))
-    db.session.execute(sa.delete(Ballot).where(Ballot.session_id == session.id))
-    db.session.expire_all()
-    for copy in copies:
-        ballot_id = random_id()
-        db.session.execute(
-            sa.insert(Ballot).values(
-                id=ballot_id,
-                session_id=session.id,
-                group_id=copy["group_id"],
-                paper=copy["paper"],
-                comment=copy["comment"],
-            )
+        new_answers.extend(
+            {
+                "ballot_id": new_id,
+                "subject_id": a.subject_id,
+                "item": a.item,
+                "value": a.value,
+                "comment": a.comment,
+            }
+            for a in answers[ballot.id]
         )
-        if copy["answers"]:
-            db.session.execute(
-                sa.insert(Answer), [{"ballot_id": ballot_id, **a} for a in copy["answers"]]
-            )
+    if new_ballots:
+        db.session.execute(sa.insert(Ballot), new_ballots)
+    if new_answers:
+        db.session.execute(sa.insert(Answer), new_answers)
     # Nothing may lead back to a code once voting is over: drop the reprintable copies, the
     # receipts of submissions, and paper entries that never found a matching second entry.
     db.session.execute(sa.delete(PaperEntry).where(PaperEntry.session_id == session.id))
@@ -65,7 +76,7 @@ def rewrite_ballots(session: EvalSession) -> int:
         .where(BallotCode.session_id == session.id)
         .values(code_sealed=None, submit_token_hash=None)
     )
-    return len(copies)
+    return len(ballots)
 
 
 def scrub_storage() -> None:
@@ -82,7 +93,14 @@ def scrub_storage() -> None:
             _checkpoint_truncate(connection)
     elif engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in ("answer", "ballot", "ballot_code", "paper_entry"):
+            for table in (
+                "answer",
+                "ballot",
+                "ballot_code",
+                "paper_entry",
+                "inquiry",
+                "inquiry_quota",
+            ):
                 connection.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {table}")
 
 

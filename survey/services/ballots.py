@@ -5,14 +5,12 @@ time, address or sequence (see survey/models.py and docs/anonymity.md).
 """
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
 
-from survey.domain.questionnaire import Questionnaire, from_document
 from survey.extensions import db
 from survey.models import Answer, Ballot, BallotCode, CodeStatus, EvalSession, SessionState
 from survey.security import CODE_ALPHABET, CODE_LENGTH, canonical_code, code_hash
@@ -114,10 +112,6 @@ def is_repeat(code: BallotCode, submit_token: str) -> bool:
     return code.status == CodeStatus.USED and code.submit_token_hash == token_hash(submit_token)
 
 
-def questionnaire_of(session: EvalSession) -> Questionnaire:
-    return from_document(json.loads(session.questionnaire))
-
-
 def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
     """Check every field of a posted ballot against the frozen questionnaire.
 
@@ -126,12 +120,14 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
     """
     if len(form) > MAX_FIELDS:
         raise BallotInvalid("提交的内容过多，无法处理。")
-    questionnaire = questionnaire_of(session)
+    questionnaire = session.frozen_questionnaire()
     subjects = {subject.id: subject for subject in session.subjects}
     options = questionnaire.option_keys()
     limit = questionnaire.comment_max_length
     submission = Submission()
     for name, raw in form.items():
+        if not isinstance(name, str) or not isinstance(raw, str):
+            raise BallotInvalid("测评表中有无法识别的内容，请刷新页面后重新填写。")
         value = raw.strip()
         kind, _, rest = name.partition("-")
         if kind == "r":
@@ -163,7 +159,7 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
 
 
 def unanswered_count(session: EvalSession, submission: Submission) -> int:
-    questionnaire = questionnaire_of(session)
+    questionnaire = session.frozen_questionnaire()
     expected = sum(len(questionnaire.items_for(s.kind)) for s in session.subjects)
     return expected - len(submission.ratings)
 

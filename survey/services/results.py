@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from survey.domain.errors import ScoreInputError
 from survey.domain.evaluation import Evaluation, StoredBallot, SubjectResult, evaluate
 from survey.domain.numbers import format_decimal, format_percent, parse_decimal
-from survey.domain.questionnaire import from_document
 from survey.domain.roles import SubjectRole
 from survey.domain.rulesets import SURVEY_PART, RuleSet
 from survey.domain.scoring import TeamTotal, team_total
@@ -140,7 +139,7 @@ def compute_results(session: EvalSession) -> SessionResults:
     ballots = stored_ballots(session)
     subjects, groups = _specs(session)
     evaluation = evaluate(
-        from_document(json.loads(session.questionnaire)),
+        session.frozen_questionnaire(),
         ruleset_for(session.rule_set_key, session.rule_set_version),
         subjects,
         groups,

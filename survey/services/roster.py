@@ -7,7 +7,6 @@ faulty row stops it, and every fault is reported with its row number.
 
 import csv
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -344,10 +343,12 @@ def _read_table(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
 def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    unreadable = RosterError(["无法读取该 XLSX 文件，请确认文件未损坏并用 Excel 另存后重试"])
+    # A damaged workbook can make openpyxl (and zlib under it) raise almost anything.
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise RosterError(["无法读取该 XLSX 文件，请确认文件未损坏并用 Excel 另存后重试"]) from exc
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable from exc
     try:
         sheet = workbook.worksheets[0]
         table = []
@@ -357,6 +358,8 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
         ):
             table.append((number, [_text(value) for value in values]))
         return table
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable from exc
     finally:
         workbook.close()
 

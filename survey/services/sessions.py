@@ -5,7 +5,6 @@ while the session is a draft; the checks live here, not in the pages, so no requ
 past them. Opening freezes the questionnaire; closing anonymises the ballots.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -339,7 +338,7 @@ def get_group(session: EvalSession, group_id: int) -> RaterGroup:
 def questionnaire_of(session: EvalSession) -> Questionnaire | None:
     """Return the session's questionnaire, or None if it has none that holds together."""
     try:
-        return from_document(json.loads(session.questionnaire or "{}"))
+        return session.frozen_questionnaire()
     except (QuestionnaireError, ValueError):
         return None
 
@@ -467,6 +466,9 @@ def close_session(session: EvalSession, actor: User | None) -> int:
         db.session.refresh(session)
         raise ServiceError(f"只有进行中的测评可以结束，当前状态：{session.state.label}。")
     count = rewrite_ballots(session)
+    from survey.services.inquiries import forget_askers  # inquiries builds on this module
+
+    forget_askers(session)
     seal = seal_session(session)
     record(actor, "close_session", session.id, f"收回测评表{count}张，封存码 {seal}")
     db.session.commit()

@@ -34,9 +34,30 @@ def require_role(*roles):
 
 
 def register_views(app: Flask) -> None:
-    from survey.views import admin, auth, ops, organize, paper, results, screen, vote
+    from survey.views import (
+        admin,
+        auth,
+        inquiry,
+        ops,
+        organize,
+        paper,
+        results,
+        screen,
+        seasons,
+        vote,
+    )
 
-    for blueprint in (auth.bp, organize.bp, admin.bp, vote.bp, paper.bp, screen.bp, results.bp):
+    for blueprint in (
+        auth.bp,
+        organize.bp,
+        admin.bp,
+        vote.bp,
+        paper.bp,
+        screen.bp,
+        results.bp,
+        seasons.bp,
+        inquiry.bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(ops.bp)
     app.add_template_filter(decimal_text, "decimal")

@@ -5,7 +5,6 @@ from flask_login import current_user
 
 from survey.models import Role
 from survey.services import ServiceError
-from survey.services.ballots import questionnaire_of
 from survey.services.paper import (
     OUTCOME_MESSAGES,
     PaperOutcome,
@@ -21,7 +20,7 @@ bp = Blueprint("paper", __name__, url_prefix="/sessions/<int:session_id>/paper")
 
 
 def render_entry(session, chosen=None, status=200):
-    questionnaire = questionnaire_of(session)
+    questionnaire = session.frozen_questionnaire()
     rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
     page = render_template(
         "paper/entry.html",

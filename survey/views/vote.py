@@ -17,20 +17,30 @@ from flask import (
 from survey.extensions import csrf, db
 from survey.models import EvalSession, SessionState, Subject
 from survey.security import canonical_code, display_code
+from survey.services import ratelimit
 from survey.services.ballots import (
     BallotInvalid,
+    CodeProblem,
     CodeRefused,
     cast,
     code_for_submission,
     find_code,
     parse_submission,
-    questionnaire_of,
     unanswered_count,
 )
 
 bp = Blueprint("vote", __name__, url_prefix="/v")
 
 MAX_BALLOT_BYTES = 256 * 1024
+# The requests that look a code up, and so could be used to guess one.
+CODE_LOOKUPS = frozenset(
+    {
+        ("vote.enter_code", "POST"),
+        ("vote.ballot", "GET"),
+        ("vote.ballot", "HEAD"),
+        ("vote.submit", "POST"),
+    }
+)
 
 
 @bp.after_request
@@ -41,8 +51,19 @@ def private_page(response):
     return response
 
 
+@bp.before_request
+def refuse_guessing():
+    """Answer 429 to a client network that has failed too many codes lately."""
+    if (request.endpoint, request.method) in CODE_LOOKUPS and ratelimit.is_throttled():
+        html = render_template("vote/too_many.html")
+        return html, 429, {"Retry-After": str(ratelimit.RETRY_AFTER_SECONDS)}
+    return None
+
+
 @bp.errorhandler(CodeRefused)
 def code_refused(error: CodeRefused):
+    if error.problem == CodeProblem.UNKNOWN:
+        ratelimit.record_failure()  # only unknown codes count: honest phones rarely fail
     return render_template("vote/problem.html", title=error.title, message=str(error)), error.status
 
 
@@ -119,7 +140,7 @@ def show_ballot(typed: str):
 
 
 def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=200):
-    questionnaire = questionnaire_of(session)
+    questionnaire = session.frozen_questionnaire()
     rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
     html = render_template(
         "vote/ballot.html",

@@ -1,0 +1,114 @@
+"""The figures every report prints, as exact text: one place, so XLSX and PDF never disagree."""
+
+from fractions import Fraction
+
+from survey.domain.numbers import format_decimal, format_fixed, format_percent, format_ratio
+from survey.domain.roles import SubjectRole
+from survey.domain.tally import MIN_GROUP_SIZE_FLOOR
+from survey.services.results import SessionResults, SubjectResult
+
+NO_VALID_VOTES = "无有效票"
+VERIFY_HINT = "可用 survey verify 校验归档文件"
+
+
+def decimal_text(value: Fraction | int | None) -> str:
+    """Return an exact decimal ("9.35"); a value with no finite decimal shows 4 places and ≈."""
+    if value is None:
+        return ""
+    try:
+        return format_decimal(value)
+    except ValueError:
+        # Only a unit's own rule set with odd weights gets here; say that the value is rounded.
+        return f"≈{format_fixed(value, 4)}"
+
+
+def rate_fraction(row: SubjectResult) -> str:
+    """Return the rate as "189/199": good-or-better over valid votes, unreduced.
+
+    When the rule set weighs rater groups, the rate is no longer that quotient; then the
+    weighted rate is shown as its own exact fraction.
+    """
+    if row.rate is None or row.counts is None:
+        return ""
+    pooled = Fraction(row.good_or_better, row.counts.valid)
+    if row.rate == pooled:
+        return f"{row.good_or_better}/{row.counts.valid}"
+    return format_ratio(row.rate)
+
+
+def percent_text(rate: Fraction | None) -> str:
+    """Return a rate as "94.97%" (rounded half up, for display only), or 无有效票."""
+    return NO_VALID_VOTES if rate is None else format_percent(rate)
+
+
+def rate_percent(row: SubjectResult) -> str:
+    """Return a subject's scored rate as "94.97%", or 无有效票."""
+    return percent_text(row.rate)
+
+
+def rate_text(row: SubjectResult) -> str:
+    """Return "94.97%（189/199）", or 无有效票."""
+    if row.rate is None:
+        return NO_VALID_VOTES
+    return f"{rate_percent(row)}（{rate_fraction(row)}）"
+
+
+def average_text(value: Fraction | None) -> str:
+    """Return an average of item points to two places; a mean over n ballots rarely terminates."""
+    return "" if value is None else format_fixed(value, 2)
+
+
+def points_text(row: SubjectResult) -> str:
+    """Return "18分" for the team, "扣0.5分" or 不扣分 for a member, or "" when not scored."""
+    if row.points is not None:
+        return f"{decimal_text(row.points)}分"
+    if row.deduction == 0:
+        return "不扣分"
+    if row.deduction is not None:
+        return f"扣{decimal_text(row.deduction)}分"
+    return ""
+
+
+def date_text(results: SessionResults) -> str:
+    """Return the meeting date as 2025年1月10日, or — when none was given."""
+    day = results.session.meeting_date
+    return f"{day.year}年{day.month}月{day.day}日" if day else "—"
+
+
+def role_label(row: SubjectResult) -> str:
+    """Return 领导班子, 主要负责人 or 班子成员."""
+    return SubjectRole(row.spec.role).label
+
+
+def table_of(results: SessionResults, row: SubjectResult):
+    """Return the band table a subject's rate is looked up in (None if the rules have none)."""
+    if row.spec.role == SubjectRole.TEAM:
+        return results.ruleset.team_points
+    return results.ruleset.personal_deduction
+
+
+def scored_rows(results: SessionResults) -> list[SubjectResult]:
+    """Return the subjects that have a rated item (all of them, except on a 百分制 form)."""
+    return [row for row in results.subjects if row.score_item is not None]
+
+
+def option_labels(results: SessionResults) -> list[tuple[str, str]]:
+    """Return the questionnaire's (option key, label) pairs in the order of the form."""
+    return [(option.key, option.label) for option in results.questionnaire.options]
+
+
+def hidden_groups_note(results: SessionResults) -> str:
+    """Say which rater groups are not shown on their own, without any of their figures."""
+    if not results.groups_hidden:
+        return ""
+    names = "、".join(results.groups_hidden)
+    size = max(results.session.min_group_size, MIN_GROUP_SIZE_FLOOR)
+    return (
+        f"参评人员类别 {names} 不单独列出（收回少于 {size} 份，或为防止由合计相减推算而一并不列），"
+        "其选票只计入合计。"
+    )
+
+
+def seal_text(results: SessionResults) -> str:
+    """Return the seal, or say that the session is not sealed yet."""
+    return results.seal or "未封存（测评尚未结束）"

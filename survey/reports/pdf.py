@@ -1,0 +1,555 @@
+"""The 汇报测评 result report as PDF, and the page layout every result PDF shares.
+
+Text is set in the embedded (subset) Noto Sans CJK SC, Regular only: headings are larger, not
+bold. Charts go in as SVG and stay vectors. Every page carries "第 n 页 共 m 页" and the seal.
+Documents are written as PDF/A-2B (fpdf2's enforce_compliance), the archival profile.
+
+Embedding the font is most of the cost of a one-page PDF (fontTools subsets and recompiles it
+for every document). For a batch of documents, FontCut cuts the font down once to the
+characters the batch prints; a document that still meets a character outside the cut is
+built again with the whole font, so no glyph is ever lost.
+"""
+
+import io
+import re
+import string
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from fontTools import subset, ttLib
+from fpdf import FPDF, FontFace
+from fpdf.enums import WrapMode
+
+from survey.domain.bands import BoundUnit
+from survey.domain.roles import SubjectRole
+from survey.reports import figures
+from survey.reports.charts import distribution_chart, rates_chart
+from survey.reports.figures import (
+    VERIFY_HINT,
+    average_text,
+    date_text,
+    decimal_text,
+    hidden_groups_note,
+    option_labels,
+    percent_text,
+    points_text,
+    rate_fraction,
+    rate_percent,
+    rate_text,
+    role_label,
+    scored_rows,
+    seal_text,
+    table_of,
+)
+from survey.reports.fonts import CJK_COLLECTION_INDEX, CJK_FAMILY, add_cjk_font, cjk_font_path
+from survey.services.results import SessionResults, SubjectResult
+
+MARGIN = 18.0
+TOP = 16.0
+BOTTOM = 22.0
+INK = (0, 0, 0)
+GREY = (110, 110, 110)
+HEAD_FILL = (228, 233, 238)
+SIGN_LINE = "________________"
+HEADING_SPACE = 14.0
+_SVG_SIZE = re.compile(r'<svg[^>]*\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
+
+
+class ResultDocument(FPDF):
+    """An A4 page with the session's seal and the page count in every footer."""
+
+    def __init__(self, results: SessionResults, title: str, font: Path | None = None) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4", enforce_compliance="PDFA_2B")
+        if font is None:
+            self.family = add_cjk_font(self)
+        else:
+            self.add_font(CJK_FAMILY, style="", fname=str(font))
+            self.family = CJK_FAMILY
+        for loaded in self.fonts.values():
+            # Skip recomputing every kept glyph's bounding box when the subset is saved: the
+            # slowest step, and needless, since the PDF's FontBBox is read from the font header.
+            if hasattr(loaded, "ttfont"):
+                loaded.ttfont.recalcBBoxes = False
+        self.seal_line = f"封存码 {seal_text(results)}"
+        self.set_margins(MARGIN, TOP, MARGIN)
+        self.set_auto_page_break(True, margin=BOTTOM)
+        self.set_title(title)
+        self.set_subject(results.session.title)
+        self.set_creator("民主测评平台")
+        self.set_lang("zh-CN")
+        self.alias_nb_pages()
+
+    def footer(self) -> None:
+        self.set_y(-BOTTOM + 6)
+        self.set_text_color(*GREY)
+        self.set_font(self.family, size=8)
+        self.cell(w=0, h=4, text=f"第 {self.page_no()} 页 共 {{nb}} 页", align="C")
+        self.ln(4.5)
+        self.set_font(self.family, size=6.5)
+        self.cell(w=0, h=3.5, text=self.seal_line, align="C")
+        self.set_text_color(*INK)
+
+    def block(self, text: str, height: float, align: str = "L", border: int = 0) -> None:
+        """Print wrapped text across the text width and return to the left margin."""
+        # Back at the margin first: a zero-width cell makes fpdf2's CHAR wrapping loop forever.
+        self.set_x(self.l_margin)
+        self.multi_cell(
+            w=self.epw,
+            h=height,
+            text=text,
+            align=align,
+            border=border,
+            padding=2 if border else 0,
+            wrapmode=WrapMode.CHAR,
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+
+    def heading(self, text: str, size: float = 12.5) -> None:
+        """Start a section: larger type and some air, never bold (the font has no bold)."""
+        if self.will_page_break(size * 1.6):
+            self.add_page()
+        self.ln(3)
+        self.set_font(self.family, size=size)
+        self.block(text, size * 0.55)
+        self.ln(1.5)
+
+    def paragraph(self, text: str, size: float = 9.5, colour=INK) -> None:
+        """Print a paragraph of wrapped text."""
+        self.set_text_color(*colour)
+        self.set_font(self.family, size=size)
+        self.block(text, size * 0.5)
+        self.set_text_color(*INK)
+        self.ln(1)
+
+    def title_block(self, title: str, subtitle: str) -> None:
+        """Print the document's title, centred, with a grey subtitle."""
+        self.set_font(self.family, size=17)
+        self.block(title, 9, align="C")
+        self.set_font(self.family, size=11)
+        self.set_text_color(*GREY)
+        self.block(subtitle, 6, align="C")
+        self.set_text_color(*INK)
+        self.ln(3)
+
+    def facts(self, pairs: list[tuple[str, str]], size: float = 9.5) -> None:
+        """Print label–value rows as a two-column table."""
+        self.set_font(self.family, size=size)
+        with self.table(
+            col_widths=(28, 146),
+            first_row_as_headings=False,
+            text_align=("LEFT", "LEFT"),
+            line_height=size * 0.55,
+            wrapmode=WrapMode.CHAR,
+            padding=(1, 1.5),
+        ) as table:
+            for label, value in pairs:
+                row = table.row()
+                row.cell(label, style=FontFace(fill_color=HEAD_FILL))
+                row.cell(value)
+
+    def grid(
+        self,
+        head: list[str],
+        rows: list[list[str]],
+        widths: list[float],
+        size: float = 7.5,
+        align: list[str] | None = None,
+    ) -> None:
+        """Print a table with a shaded heading row repeated on every page."""
+        self.set_font(self.family, size=size)
+        with self.table(
+            col_widths=widths,
+            headings_style=FontFace(emphasis="", fill_color=HEAD_FILL),
+            text_align=align or "CENTER",
+            line_height=size * 0.5,
+            wrapmode=WrapMode.CHAR,
+            padding=(0.8, 0.6),
+        ) as table:
+            table.row(head)
+            for values in rows:
+                table.row(values)
+
+    def chart(self, heading: str, svg: str) -> None:
+        """Place a section heading and its chart, together on a new page if they do not fit."""
+        match = _SVG_SIZE.search(svg)
+        width = self.epw
+        height = width * float(match.group(2)) / float(match.group(1)) if match else width * 0.6
+        usable = self.h - TOP - BOTTOM - HEADING_SPACE
+        if height > usable:
+            width, height = width * usable / height, usable
+        if self.will_page_break(height + HEADING_SPACE):
+            self.add_page()
+        self.heading(heading)
+        self.image(io.BytesIO(svg.encode()), x=(self.w - width) / 2, w=width, h=height)
+        self.ln(2)
+
+    def signatures(self, lines: list[str]) -> None:
+        """Print signature lines, kept together on one page."""
+        if self.will_page_break(12 * len(lines) + 6):
+            self.add_page()
+        self.ln(6)
+        self.set_font(self.family, size=10.5)
+        for line in lines:
+            self.cell(w=0, h=10, text=line, new_x="LMARGIN", new_y="NEXT")
+
+    def glyphs_missing(self) -> bool:
+        """Tell whether some character had no glyph in the font (if fpdf2 cannot say: yes)."""
+        return any(getattr(font, "missing_glyphs", True) for font in self.fonts.values())
+
+    def finish(self) -> bytes:
+        """Return the finished PDF."""
+        return bytes(self.output())
+
+
+class FontCut:
+    """The CJK font cut down to the characters a batch of documents prints, in a temp file."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="survey-font-")
+        self.path = Path(self._folder.name) / "cut.otf"
+        font = ttLib.TTFont(str(cjk_font_path()), fontNumber=CJK_COLLECTION_INDEX, lazy=True)
+        options = subset.Options(notdef_outline=True, recommended_glyphs=True, name_IDs=["*"])
+        options.layout_features = []  # fpdf2 drops GSUB and GPOS anyway
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes={ord(char) for text in texts for char in text})
+        subsetter.subset(font)
+        font.save(str(self.path))
+        font.close()
+
+    def __enter__(self) -> "FontCut":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._folder.cleanup()
+
+    def render(self, build: Callable[[Path | None], ResultDocument]) -> bytes:
+        """Build a document with the cut font, or with the whole font if the cut lacks a glyph."""
+        document = build(self.path)
+        if document.glyphs_missing():
+            document = build(None)
+        return document.finish()
+
+
+TEMPLATE_MODULES = ("pdf", "archive", "figures")
+
+
+def alphabet(results: SessionResults) -> set[str]:
+    """Return the characters the result documents of a session are likely to print.
+
+    It need not be complete (FontCut.render falls back to the whole font), only nearly so:
+    the texts of the session, and every character of the modules that hold the templates.
+    """
+    session, questionnaire, ruleset = results.session, results.questionnaire, results.ruleset
+    texts = [
+        string.printable,
+        session.title,
+        session.unit or "",
+        session.meeting_type.label,
+        session.state.label,
+        questionnaire.title,
+        *(option.label for option in questionnaire.options),
+        *(item.label for item in questionnaire.items),
+        ruleset.describe(),
+        ruleset.basis,
+        *(f"{row.spec.name}{row.spec.post}{role_label(row)}{row.band or ''}" for row in
+          results.subjects),
+        *(group.name for group in results.tally.groups),
+    ]  # fmt: skip
+    folder = Path(figures.__file__).parent
+    for name in TEMPLATE_MODULES:
+        source = folder / f"{name}.py"
+        if source.exists():
+            texts.append(source.read_text(encoding="utf-8"))
+    return {char for text in texts for char in text}
+
+
+def session_facts(results: SessionResults) -> list[tuple[str, str]]:
+    """Return the facts that head every result document of a session."""
+    session, questionnaire = results.session, results.questionnaire
+    return [
+        ("测评名称", session.title),
+        ("单位", session.unit or "—"),
+        ("测评日期", date_text(results)),
+        ("测评类型", session.meeting_type.label),
+        ("测评表", f"{questionnaire.title}（版本 {questionnaire.version}）"),
+    ]
+
+
+def session_report(results: SessionResults) -> bytes:
+    """Return the 汇报测评 result report: figures, charts, team score, rules, seal, signatures."""
+    return report_document(results).finish()
+
+
+def report_document(results: SessionResults, font: Path | None = None) -> ResultDocument:
+    """Lay the report out, with the given font file or the whole CJK font."""
+    session = results.session
+    title = f"{session.meeting_type.label}民主测评结果报告"
+    pdf = ResultDocument(results, title, font)
+    pdf.add_page()
+    pdf.title_block(session.title, title)
+
+    facts = session_facts(results) + [
+        ("应到", f"{results.expected} 人"),
+        ("收回", f"{results.received} 份"),
+        ("参与率", results.participation_text),
+        ("状态", session.state.label),
+    ]
+    if results.groups_shown:
+        received = results.tally.received_by_group
+        shown = "；".join(f"{name} 收回 {received[name]} 份" for name in results.groups_shown)
+        facts.append(("参评人员类别", shown))
+    pdf.facts(facts)
+    if results.groups_hidden:
+        pdf.paragraph(hidden_groups_note(results), size=8.5, colour=GREY)
+
+    number = iter("一二三四五六七八")
+    pdf.heading(f"{next(number)}、测评结果")
+    if results.questionnaire.scored:
+        _scored_table(pdf, results)
+        pdf.heading(f"{next(number)}、分项得分")
+        _items_table(pdf, results)
+    else:
+        _subjects_table(pdf, results)
+        pdf.paragraph(
+            "较好以上率 =（好 + 较好）÷ 有效票，弃权不计入有效票；按精确分数对照分档（各档含下限、"
+            "不含上限），百分比四舍五入到两位小数，仅供阅读。",
+            size=8,
+            colour=GREY,
+        )
+        if any(len(row.items) > 1 for row in results.subjects):
+            pdf.heading(f"{next(number)}、分项评价")
+            _item_rates_table(pdf, results)
+        pdf.chart(f"{next(number)}、评价分布", distribution_chart(results))
+        pdf.chart(f"{next(number)}、较好以上率与分档", rates_chart(results))
+        pdf.heading(f"{next(number)}、领导班子得分")
+        _team_section(pdf, results)
+
+    pdf.heading(f"{next(number)}、计分规则")
+    _rules_section(pdf, results)
+
+    pdf.heading(f"{next(number)}、封存与校验")
+    pdf.facts([("封存码", seal_text(results)), ("校验", VERIFY_HINT)])
+    pdf.paragraph(
+        "封存码是测评结束时对全部选票（无记名、随机顺序）、测评表、规则集和测评信息计算的 "
+        "SHA-256 摘要；任何一票或一条规则被改动，封存码都会不同。",
+        size=8.5,
+        colour=GREY,
+    )
+    pdf.signatures([f"考核组成员：{SIGN_LINE * 2}", f"监票人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
+    return pdf
+
+
+def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
+    options = option_labels(results)
+    head = [
+        "序号", "测评对象", "类别", "有效票", *(label for _, label in options), "弃权",
+        "较好以上率", "所在分档", "得分/扣分", "个人得分", "最终得分",
+    ]  # fmt: skip
+    fixed = [7, 12, 10.5, *([9] * (len(options) + 1)), 17, 19, 12, 10, 10]
+    widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
+    rows = []
+    for number, row in enumerate(results.subjects, start=1):
+        counts = row.counts
+        name = f"{row.spec.name}\n{row.spec.post}" if row.spec.post else row.spec.name
+        count_cells = (
+            [str(counts.valid), *(str(counts.options[key]) for key, _ in options),
+             str(counts.abstain)]
+            if counts else [""] * (len(options) + 2)
+        )  # fmt: skip
+        rate = rate_percent(row)
+        if row.rate is not None:
+            rate = f"{rate}\n{rate_fraction(row)}"
+        rows.append(
+            [
+                str(number), name, role_label(row), *count_cells, rate, _band_cell(row),
+                points_text(row), decimal_text(row.personal), decimal_text(row.final) or "—",
+            ]
+        )  # fmt: skip
+    align = ["CENTER", "LEFT", *["CENTER"] * (len(head) - 2)]
+    pdf.grid(head, rows, widths, align=align)
+
+
+def _band_cell(row: SubjectResult) -> str:
+    if row.band is None:
+        return ""
+    bounds, _, value = row.band.partition(" → ")
+    return bounds if value else row.band
+
+
+def _scored_table(pdf: ResultDocument, results: SessionResults) -> None:
+    head = ["序号", "测评对象", "类别", "收回", "问卷得分", "等次"]
+    fixed = [8, 16, 14, 24, 20]
+    widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
+    rows = [
+        [
+            str(number),
+            f"{row.spec.name}\n{row.spec.post}" if row.spec.post else row.spec.name,
+            role_label(row),
+            str(results.received),
+            average_text(row.score_total) or "—",
+            row.grade or "—",
+        ]
+        for number, row in enumerate(results.subjects, start=1)
+    ]
+    pdf.grid(head, rows, widths, size=8.5, align=["CENTER", "LEFT", *["CENTER"] * 4])
+
+
+def _item_rates_table(pdf: ResultDocument, results: SessionResults) -> None:
+    """List every item of every subject with its counts and 较好以上率 (述责, 述廉, 总体)."""
+    options = option_labels(results)
+    labels = {item.key: item.label for item in results.questionnaire.items}
+    rows = []
+    for row in results.subjects:
+        for key, counts in row.items.items():
+            rate = counts.rate(results.questionnaire)
+            good = counts.good_or_better(results.questionnaire)
+            rows.append(
+                [
+                    row.spec.name,
+                    labels[key],
+                    str(counts.valid),
+                    *(str(counts.options[option]) for option, _ in options),
+                    str(counts.abstain),
+                    percent_text(rate) + (f"\n{good}/{counts.valid}" if rate is not None else ""),
+                ]
+            )
+    fixed = [22, 10, *([9] * (len(options) + 1)), 20]
+    pdf.grid(
+        ["测评对象", "测评项目", "有效票", *(label for _, label in options), "弃权", "较好以上率"],
+        rows,
+        [fixed[0], pdf.epw - sum(fixed), *fixed[1:]],
+        align=["LEFT", "LEFT", *["CENTER"] * (len(options) + 3)],
+    )
+
+
+def _items_table(pdf: ResultDocument, results: SessionResults) -> None:
+    """List each item's points and the average the ballots gave it, subject by subject."""
+    rows = [
+        [
+            row.spec.name,
+            item.label,
+            decimal_text(item.points),
+            str(row.items[item.key].valid),
+            average_text(item.average) or "—",
+        ]
+        for row in results.subjects
+        for item in row.scored
+    ]
+    pdf.grid(
+        ["测评对象", "测评项目", "分值", "有效票", "平均得分"],
+        rows,
+        [24, pdf.epw - 78, 14, 16, 24],
+        size=8,
+        align=["LEFT", "LEFT", "CENTER", "CENTER", "CENTER"],
+    )
+    pdf.paragraph(
+        "平均得分 = 各有效票所选等次的折算得分之和 ÷ 有效票，弃权不计入；"
+        "问卷得分为各项平均得分之和，按精确值对照考评等次，显示时四舍五入到两位小数。",
+        size=8,
+        colour=GREY,
+    )
+
+
+def _team_section(pdf: ResultDocument, results: SessionResults) -> None:
+    team = next((r for r in scored_rows(results) if r.spec.role == SubjectRole.TEAM), None)
+    if team is None:
+        pdf.paragraph("本次测评没有领导班子的较好以上率。")
+        return
+    pdf.paragraph(
+        f"领导班子较好以上率 {rate_text(team)}，民主测评得分 {points_text(team) or '—'}。"
+    )
+    total = results.team_total
+    if total is None:
+        pdf.paragraph(
+            "其他考核部分（查阅资料、日常评定等）尚未录入，暂不计算领导班子总分和最终得分。"
+        )
+        return
+    rows = [
+        [
+            part.name,
+            decimal_text(part.maximum),
+            decimal_text(part.entered),
+            decimal_text(part.counted),
+            "超过满分，按满分计入" if part.capped else "",
+        ]
+        for part in total.parts
+    ]
+    parts = results.ruleset.team_parts
+    rows.append(["总分", decimal_text(parts.total), "", decimal_text(total.total), ""])
+    scaled = decimal_text(parts.scaled_total)
+    rows.append([f"换算为{scaled}分制", scaled, "", decimal_text(total.scaled), ""])
+    pdf.grid(
+        ["考核项目", "满分", "录入得分", "计入得分", "说明"],
+        rows,
+        [60, 22, 24, 24, pdf.epw - 130],
+        size=8.5,
+        align=["LEFT", "CENTER", "CENTER", "CENTER", "LEFT"],
+    )
+    if total.capped_parts:
+        names = "、".join(part.name for part in total.capped_parts)
+        pdf.paragraph(f"注：{names} 录入得分超过该项满分，已按满分计入。", size=8.5, colour=GREY)
+
+
+def _rules_section(pdf: ResultDocument, results: SessionResults) -> None:
+    ruleset = results.ruleset
+    facts = [
+        ("规则集", ruleset.name),
+        ("编号与版本", f"{ruleset.id} 版本 {ruleset.version}"),
+        ("SHA-256", ruleset.sha256),
+    ]
+    if ruleset.basis:
+        facts.append(("依据", ruleset.basis))
+    pdf.facts(facts)
+    pdf.ln(2)
+    labelled = [
+        (table, result)
+        for table, result in (
+            (ruleset.team_points, "得分"),
+            (ruleset.personal_deduction, "扣分"),
+            (ruleset.grades, "等次"),
+        )
+        if table is not None
+    ]
+    tables = [table for table, _ in labelled]
+    for table, result in labelled:
+        pdf.paragraph(table.title, size=9)
+        bounds, values = zip(
+            *(table.row_text(band).split(" → ") for band in table.bands), strict=True
+        )
+        measured = "问卷得分" if table.unit == BoundUnit.POINTS else "较好以上率"
+        pdf.grid(
+            [measured, *bounds],
+            [[result, *values]],
+            [22, *[(pdf.epw - 22) / len(bounds)] * len(bounds)],
+            size=7.5,
+        )
+        pdf.ln(1)
+    # What describe() prints besides the band tables: weights, team parts, group weights.
+    shown = {line for table in tables for line in table.describe().splitlines()}
+    rest = [line for line in ruleset.describe().splitlines()[2:] if line not in shown]
+    if rest:
+        pdf.paragraph("\n".join(rest), size=8.5)
+    rated = [row for row in results.subjects if row.band is not None]
+    if rated:
+        pdf.paragraph("各测评对象较好以上率所在分档：", size=9.5)
+        pdf.grid(
+            ["测评对象", "较好以上率", "分档表", "所在分档"],
+            [
+                [row.spec.name, rate_text(row), _table_title(results, row), row.band]
+                for row in rated
+            ],
+            [40, 38, 50, pdf.epw - 128],
+            size=8,
+        )
+    elif results.questionnaire.scored:
+        graded = [row for row in results.subjects if row.grade]
+        if graded:
+            lines = [f"{r.spec.name}：{average_text(r.score_total)} → {r.grade}" for r in graded]
+            pdf.paragraph("\n".join(lines), size=8.5)
+
+
+def _table_title(results: SessionResults, row: SubjectResult) -> str:
+    table = table_of(results, row)
+    return table.title if table is not None else ""

@@ -1,0 +1,208 @@
+"""质询: the attendee's phone page (/q) and the organizer's moderation, screen and answers."""
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from survey.extensions import csrf, db
+from survey.models import AnswerMode, Role
+from survey.security import canonical_code, display_code
+from survey.services import ServiceError, ratelimit
+from survey.services import inquiries as inquiry_service
+from survey.services.sessions import can_organize, get_for
+from survey.views import require_role
+
+bp = Blueprint("inquiry", __name__)
+
+STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
+ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
+MAX_FORM_BYTES = 16 * 1024
+PHONE_ENDPOINTS = frozenset({"inquiry.enter", "inquiry.ask", "inquiry.sent"})
+
+
+@bp.after_request
+def private_phone_page(response):
+    # Like the ballot: nothing of a question may stay in a cache or leak through Referer.
+    if request.endpoint in PHONE_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _check_request() -> None:
+    """Refuse oversized posts, posts from other sites, and networks guessing codes."""
+    if request.content_length and request.content_length > MAX_FORM_BYTES:
+        abort(413)
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if origin and origin != "null":
+        allowed = {request.host, urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc}
+        if urlsplit(origin).netloc not in allowed:
+            abort(403)
+
+
+def _throttled():
+    if ratelimit.is_throttled():
+        html = render_template("vote/too_many.html")
+        return html, 429, {"Retry-After": str(ratelimit.RETRY_AFTER_SECONDS)}
+    return None
+
+
+def _refused(error: inquiry_service.InquiryRefused):
+    db.session.rollback()
+    if error.unknown:
+        ratelimit.record_failure()
+    return render_template("inquiry/enter.html", error=str(error)), error.status
+
+
+def _question_page(typed: str, error: str | None = None, text: str = "", subject_id=None):
+    _, session = inquiry_service.session_for_code(typed)
+    return render_template(
+        "inquiry/ask.html",
+        session=session,
+        code=display_code(canonical_code(typed)),
+        left=inquiry_service.questions_left(typed),
+        error=error,
+        text=text,
+        subject_id=subject_id,
+        max_text=inquiry_service.MAX_TEXT,
+    )
+
+
+@bp.route("/q", methods=["GET", "POST"])
+@csrf.exempt  # an attendee has no login session; forgery is stopped by the code itself
+def enter():
+    """Take the code (typed or from the card), then show the question form."""
+    if request.method == "GET":
+        return render_template("inquiry/enter.html")
+    _check_request()
+    throttled = _throttled()
+    if throttled:
+        return throttled
+    typed = request.form.get("code", "")[:64]
+    if not canonical_code(typed):
+        return render_template("inquiry/enter.html", error="请输入测评码。"), 400
+    try:
+        return _question_page(typed)
+    except inquiry_service.InquiryRefused as error:
+        return _refused(error)
+
+
+@bp.post("/q/ask")
+@csrf.exempt  # as above: the code is the secret
+def ask():
+    _check_request()
+    throttled = _throttled()
+    if throttled:
+        return throttled
+    typed = request.form.get("code", "")[:64]
+    text = request.form.get("text", "")
+    subject_id = request.form.get("subject", "")
+    try:
+        inquiry_service.ask(typed, int(subject_id) if subject_id.isdigit() else 0, text)
+    except inquiry_service.InquiryRefused as error:
+        if error.status == 429:
+            return render_template("inquiry/enter.html", error=str(error)), 429
+        return _refused(error)
+    except ServiceError as error:
+        db.session.rollback()
+        page = _question_page(typed, str(error), text, subject_id)
+        return page, error.status
+    return redirect(url_for("inquiry.sent"), code=303)
+
+
+@bp.get("/q/sent")
+def sent():
+    return render_template("inquiry/sent.html")
+
+
+# ---- the organizer's side -----------------------------------------------------------------
+
+
+@bp.get("/sessions/<int:session_id>/inquiries")
+@require_role(*STAFF)
+def moderate(session_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    return render_template(
+        "inquiry/moderate.html",
+        session=session,
+        inquiries=inquiry_service.inquiries_of(session),
+        may_organize=can_organize(current_user, session),
+        today=inquiry_service.today(),
+        deadline=inquiry_service.answer_deadline(session),
+        modes=AnswerMode,
+    )
+
+
+def _organized(session_id: int, action):
+    session = get_for(current_user, session_id, organize=True)
+    try:
+        message = action(session)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        response = make_response(moderate(session_id))
+        response.status_code = error.status
+        return response
+    flash(message, "info")
+    return redirect(url_for("inquiry.moderate", session_id=session_id))
+
+
+@bp.post("/sessions/<int:session_id>/inquiries/screen")
+@require_role(*ORGANIZERS)
+def choose(session_id: int):
+    chosen = set(request.form.getlist("show"))
+
+    def action(session):
+        shown = inquiry_service.choose_for_screen(session, chosen, current_user)
+        return f"投屏将显示{shown}条质询。"
+
+    return _organized(session_id, action)
+
+
+@bp.post("/sessions/<int:session_id>/inquiries/<inquiry_id>/mode")
+@require_role(*ORGANIZERS)
+def mode(session_id: int, inquiry_id: str):
+    raw = request.form.get("mode", "")
+
+    def action(session):
+        if raw not in {m.value for m in AnswerMode}:
+            raise ServiceError("无法识别的答复方式。")
+        inquiry = inquiry_service.set_mode(session, inquiry_id, AnswerMode(raw), current_user)
+        if inquiry.due_on:
+            return f"已标记为会后书面答复，期限 {inquiry.due_on.isoformat()}（7个工作日）。"
+        return f"已标记为“{inquiry.mode.label}”。"
+
+    return _organized(session_id, action)
+
+
+@bp.post("/sessions/<int:session_id>/inquiries/<inquiry_id>/answer")
+@require_role(*ORGANIZERS)
+def answer(session_id: int, inquiry_id: str):
+    text = request.form.get("answer", "")
+
+    def action(session):
+        inquiry_service.record_answer(session, inquiry_id, text, current_user)
+        return "已登记书面答复。"
+
+    return _organized(session_id, action)
+
+
+@bp.get("/sessions/<int:session_id>/inquiries/screen")
+@require_role(*STAFF)
+def screen(session_id: int):
+    """A projector page of the questions the organizer chose; it reloads itself."""
+    session = get_for(current_user, session_id, organize=False)
+    return render_template(
+        "inquiry/screen.html", session=session, inquiries=inquiry_service.on_screen(session)
+    )
