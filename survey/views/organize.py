@@ -230,6 +230,19 @@ def invalid(form: Form, page):
     return response
 
 
+def perform(form: Form, page, action, done: str | None, target: str):
+    """Validate, run one service call, then flash and redirect; re-render page on refusal."""
+    if not form.validate():
+        return invalid(form, page)
+    try:
+        action()
+    except ServiceError as error:
+        return refused(error, page)
+    if done:
+        flash(done, "info")
+    return redirect(target)
+
+
 def group_named(session: EvalSession, raw: str | None):
     """Return the session's group whose id a form sent, or 404."""
     if not (raw or "").isdigit():
@@ -432,15 +445,13 @@ def edit_subject(session: EvalSession, subject_id: int):
 @organizing
 def delete_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
-    form = ActionForm()
-    if not form.validate():
-        return invalid(form, lambda: subjects_page(session))
-    try:
-        roster.delete_subject(subject, current_user)
-    except ServiceError as error:
-        return refused(error, lambda: subjects_page(session))
-    flash(f"已删除测评对象“{subject.name}”。", "info")
-    return redirect(url_for("organize.subjects", session_id=session.id))
+    return perform(
+        ActionForm(),
+        lambda: subjects_page(session),
+        lambda: roster.delete_subject(subject, current_user),
+        f"已删除测评对象“{subject.name}”。",
+        url_for("organize.subjects", session_id=session.id),
+    )
 
 
 @bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/move")
@@ -448,13 +459,13 @@ def delete_subject(session: EvalSession, subject_id: int):
 def move_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
     form = MoveForm()
-    if not form.validate():
-        return invalid(form, lambda: subjects_page(session))
-    try:
-        roster.move_subject(subject, form.direction.data, current_user)
-    except ServiceError as error:
-        return refused(error, lambda: subjects_page(session))
-    return redirect(url_for("organize.subjects", session_id=session.id) + f"#subject-{subject.id}")
+    return perform(
+        form,
+        lambda: subjects_page(session),
+        lambda: roster.move_subject(subject, form.direction.data, current_user),
+        None,
+        url_for("organize.subjects", session_id=session.id) + f"#subject-{subject.id}",
+    )
 
 
 @bp.route("/sessions/<int:session_id>/subjects/<int:subject_id>/report", methods=["GET", "POST"])
@@ -497,15 +508,13 @@ def subject_report(session: EvalSession, subject_id: int):
 @organizing
 def delete_report(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
-    form = ActionForm()
-    if not form.validate():
-        return invalid(form, lambda: subjects_page(session))
-    try:
-        roster.delete_report(subject, current_user)
-    except ServiceError as error:
-        return refused(error, lambda: subjects_page(session))
-    flash(f"已删除“{subject.name}”的述职报告。", "info")
-    return redirect(url_for("organize.subjects", session_id=session.id))
+    return perform(
+        ActionForm(),
+        lambda: subjects_page(session),
+        lambda: roster.delete_report(subject, current_user),
+        f"已删除“{subject.name}”的述职报告。",
+        url_for("organize.subjects", session_id=session.id),
+    )
 
 
 # ---- rater groups -------------------------------------------------------------------------
@@ -574,16 +583,13 @@ def edit_group(session: EvalSession, group_id: int):
 @organizing
 def delete_group(session: EvalSession, group_id: int):
     group = session_service.get_group(session, group_id)
-    form = ActionForm()
-    if not form.validate():
-        return invalid(form, lambda: groups_page(session))
-    name = group.name
-    try:
-        session_service.delete_group(group, current_user)
-    except ServiceError as error:
-        return refused(error, lambda: groups_page(session))
-    flash(f"已删除参评人员类别“{name}”。", "info")
-    return redirect(url_for("organize.groups", session_id=session.id))
+    return perform(
+        ActionForm(),
+        lambda: groups_page(session),
+        lambda: session_service.delete_group(group, current_user),
+        f"已删除参评人员类别“{group.name}”。",
+        url_for("organize.groups", session_id=session.id),
+    )
 
 
 # ---- questionnaire ------------------------------------------------------------------------
@@ -638,14 +644,13 @@ def questionnaire(session: EvalSession):
 @organizing
 def use_questionnaire(session: EvalSession):
     form = TemplateForm()
-    if not form.validate():
-        return invalid(form, lambda: questionnaire_page(session))
-    try:
-        session_service.use_questionnaire(session, form.key.data, current_user)
-    except ServiceError as error:
-        return refused(error, lambda: questionnaire_page(session))
-    flash("已选用测评表模板，原有的文字修改已被替换。", "info")
-    return redirect(url_for("organize.questionnaire", session_id=session.id))
+    return perform(
+        form,
+        lambda: questionnaire_page(session),
+        lambda: session_service.use_questionnaire(session, form.key.data, current_user),
+        "已选用测评表模板，原有的文字修改已被替换。",
+        url_for("organize.questionnaire", session_id=session.id),
+    )
 
 
 # ---- ballot codes -------------------------------------------------------------------------
