@@ -233,3 +233,17 @@ def test_only_organizers_moderate(app, meeting, phone, make_user):
     response = post_form(desk, page, f"{page}/{inquiry.id}/mode", {"mode": "written"})
     assert response.status_code == 403
     assert db.session.get(Inquiry, inquiry.id).mode == AnswerMode.PENDING
+
+
+def test_close_forgets_who_asked_and_in_which_order(meeting, phone):
+    prepared, _ = meeting
+    target = subject_id(prepared.session, "周明")
+    for number, code in enumerate(prepared.codes[:4]):
+        assert ask(phone, code, target, f"会上问题{number}").status_code == 303
+    db.session.rollback()
+    before = set(db.session.scalars(sa.select(Inquiry.text)))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InquiryQuota)) == 4
+    close(prepared.session)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InquiryQuota)) == 0
+    assert set(db.session.scalars(sa.select(Inquiry.text))) == before  # questions kept
