@@ -65,6 +65,7 @@ class Submission:
     ratings: dict[tuple[int, str], str] = field(default_factory=dict)
     comments: dict[int, str] = field(default_factory=dict)
     overall_comment: str = ""
+    unanswered: int = 0  # lines left blank: abstentions, confirmed by the rater before storing
 
 
 def looks_like_code(typed: str) -> bool:
@@ -155,13 +156,9 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
             raise BallotInvalid("测评表中有无法识别的内容，请刷新页面后重新填写。")
     if not submission.ratings:
         raise BallotInvalid("测评表未作任何评价，不能提交空表。请至少评价一项。")
+    lines = sum(len(questionnaire.items_for(s.kind)) for s in session.subjects)
+    submission.unanswered = lines - len(submission.ratings)
     return submission
-
-
-def unanswered_count(session: EvalSession, submission: Submission) -> int:
-    questionnaire = session.frozen_questionnaire()
-    expected = sum(len(questionnaire.items_for(s.kind)) for s in session.subjects)
-    return expected - len(submission.ratings)
 
 
 def token_hash(token: str) -> str:

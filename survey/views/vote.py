@@ -26,7 +26,6 @@ from survey.services.ballots import (
     code_for_submission,
     find_code,
     parse_submission,
-    unanswered_count,
 )
 
 bp = Blueprint("vote", __name__, url_prefix="/v")
@@ -126,7 +125,7 @@ def submit():
         submission = parse_submission(session, form)
     except BallotInvalid as error:
         return render_ballot(session, typed, chosen=form, error=str(error), status=400)
-    missing = unanswered_count(session, submission)
+    missing = submission.unanswered
     if missing and not confirmed:
         return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
     cast(typed, token, submission)
