@@ -230,17 +230,38 @@ def invalid(form: Form, page):
     return response
 
 
-def perform(form: Form, page, action, done: str | None, target: str):
-    """Validate, run one service call, then flash and redirect; re-render page on refusal."""
+def perform(form: Form, page, action, done, target):
+    """Validate, run one service call, then flash and redirect; re-render page on refusal.
+
+    `done` and `target` are text, or functions of what the service call returned (the new
+    subject, the copied session …).
+    """
     if not form.validate():
         return invalid(form, page)
     try:
-        action()
+        result = action()
     except ServiceError as error:
         return refused(error, page)
     if done:
-        flash(done, "info")
-    return redirect(target)
+        flash(done(result) if callable(done) else done, "info")
+    return redirect(target(result) if callable(target) else target)
+
+
+def form_page(form: Form, page, action, done, target):
+    """Show the page on GET; on POST handle the form as `perform` does."""
+    if not form.is_submitted():
+        return page()
+    return perform(form, page, action, done, target)
+
+
+def subject_input(form) -> "roster.SubjectInput":
+    return roster.SubjectInput(form.name.data, form.post.data or "", SubjectRole(form.kind.data))
+
+
+def group_input(form) -> "session_service.GroupInput":
+    return session_service.GroupInput(
+        form.name.data, form.expected_count.data, form.colour.data or ""
+    )
 
 
 def group_named(session: EvalSession, raw: str | None):
@@ -276,16 +297,13 @@ def new_session():
     def page():
         return render_template("organize/session_form.html", form=form, session=None)
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    try:
-        session = session_service.create_session(current_user, form.to_input())
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已创建测评“{session.title}”。下一步：添加测评对象和参评人员类别。", "info")
-    return redirect(url_for("organize.session_detail", session_id=session.id))
+    return form_page(
+        form,
+        page,
+        lambda: session_service.create_session(current_user, form.to_input()),
+        lambda session: f"已创建测评“{session.title}”。下一步：添加测评对象和参评人员类别。",
+        lambda session: url_for("organize.session_detail", session_id=session.id),
+    )
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -316,16 +334,13 @@ def edit_session(session: EvalSession):
     def page():
         return render_template("organize/session_form.html", form=form, session=session)
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    try:
-        session_service.update_session(session, form.to_input(), current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash("已保存测评信息。", "info")
-    return redirect(url_for("organize.session_detail", session_id=session.id))
+    return form_page(
+        form,
+        page,
+        lambda: session_service.update_session(session, form.to_input(), current_user),
+        "已保存测评信息。",
+        url_for("organize.session_detail", session_id=session.id),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/copy", methods=["GET", "POST"])
@@ -336,18 +351,15 @@ def copy_session(session: EvalSession):
     def page():
         return render_template("organize/copy.html", form=form, session=session)
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    try:
-        copy = session_service.copy_session(
+    return form_page(
+        form,
+        page,
+        lambda: session_service.copy_session(
             session, current_user, form.title.data, form.meeting_date.data
-        )
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已从“{session.title}”复制出新测评，请核对测评对象、参评人员类别和测评表。", "info")
-    return redirect(url_for("organize.session_detail", session_id=copy.id))
+        ),
+        f"已从“{session.title}”复制出新测评，请核对测评对象、参评人员类别和测评表。",
+        lambda copy: url_for("organize.session_detail", session_id=copy.id),
+    )
 
 
 # ---- subjects -----------------------------------------------------------------------------
@@ -373,17 +385,13 @@ def subjects(session: EvalSession):
     def page():
         return subjects_page(session, form=form)
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    data = roster.SubjectInput(form.name.data, form.post.data or "", SubjectRole(form.kind.data))
-    try:
-        subject = roster.add_subject(session, data, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已添加测评对象“{subject.name}”。", "info")
-    return redirect(url_for("organize.subjects", session_id=session.id))
+    return form_page(
+        form,
+        page,
+        lambda: roster.add_subject(session, subject_input(form), current_user),
+        lambda subject: f"已添加测评对象“{subject.name}”。",
+        url_for("organize.subjects", session_id=session.id),
+    )
 
 
 @bp.post("/sessions/<int:session_id>/subjects/import")
@@ -428,17 +436,13 @@ def edit_subject(session: EvalSession, subject_id: int):
             "organize/subject_form.html", session=session, subject=subject, form=form
         )
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    data = roster.SubjectInput(form.name.data, form.post.data or "", SubjectRole(form.kind.data))
-    try:
-        roster.update_subject(subject, data, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已保存测评对象“{subject.name}”。", "info")
-    return redirect(url_for("organize.subjects", session_id=session.id))
+    return form_page(
+        form,
+        page,
+        lambda: roster.update_subject(subject, subject_input(form), current_user),
+        lambda _: f"已保存测评对象“{subject.name}”。",
+        url_for("organize.subjects", session_id=session.id),
+    )
 
 
 @bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/delete")
@@ -541,18 +545,14 @@ def groups(session: EvalSession):
         return groups_page(session, form=form)
 
     if not form.is_submitted():
-        return groups_page(session)
-    if not form.validate():
-        return invalid(form, page)
-    data = session_service.GroupInput(
-        form.name.data, form.expected_count.data, form.colour.data or ""
+        return groups_page(session)  # a blank form, with the next colour proposed
+    return perform(
+        form,
+        page,
+        lambda: session_service.add_group(session, group_input(form), current_user),
+        lambda group: f"已添加参评人员类别“{group.name}”。",
+        url_for("organize.groups", session_id=session.id),
     )
-    try:
-        group = session_service.add_group(session, data, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已添加参评人员类别“{group.name}”。", "info")
-    return redirect(url_for("organize.groups", session_id=session.id))
 
 
 @bp.route("/sessions/<int:session_id>/groups/<int:group_id>/edit", methods=["GET", "POST"])
@@ -564,19 +564,13 @@ def edit_group(session: EvalSession, group_id: int):
     def page():
         return render_template("organize/group_form.html", session=session, group=group, form=form)
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    data = session_service.GroupInput(
-        form.name.data, form.expected_count.data, form.colour.data or ""
+    return form_page(
+        form,
+        page,
+        lambda: session_service.update_group(group, group_input(form), current_user),
+        lambda _: f"已保存参评人员类别“{group.name}”。",
+        url_for("organize.groups", session_id=session.id),
     )
-    try:
-        session_service.update_group(group, data, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已保存参评人员类别“{group.name}”。", "info")
-    return redirect(url_for("organize.groups", session_id=session.id))
 
 
 @bp.post("/sessions/<int:session_id>/groups/<int:group_id>/delete")
