@@ -165,15 +165,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def cast(typed_code: str, submit_token: str, submission: Submission) -> None:
+def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
     """Use the code up and store the ballot in one transaction; a repeat is a no-op.
 
-    A repeat of the very same submission (same form token) returns quietly, so a refresh or
-    a network retry shows the same receipt. Any other use of a spent code is refused.
+    `code` is the row code_for_submission found. A repeat of the very same submission (same
+    form token) returns quietly, so a refresh or a network retry shows the same receipt. Any
+    other use of a spent code is refused: the claim below re-checks the status atomically.
     """
-    code = lookup_code(typed_code)
-    if code is None:
-        raise CodeRefused(CodeProblem.UNKNOWN)
     # PostgreSQL: a share lock on the session row makes a concurrent close wait for this
     # ballot, and this ballot wait for (then see) a close. SQLite's BEGIN IMMEDIATE already
     # serialises writers.

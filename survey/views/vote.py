@@ -128,7 +128,7 @@ def submit():
     missing = submission.unanswered
     if missing and not confirmed:
         return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
-    cast(typed, token, submission)
+    cast(code_row, token, submission)
     return redirect(url_for("vote.done"), code=303)
 
 
