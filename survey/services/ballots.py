@@ -11,6 +11,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask import current_app
 
+from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
 from survey.models import Answer, Ballot, BallotCode, CodeStatus, EvalSession, SessionState
 from survey.security import CODE_ALPHABET, CODE_LENGTH, canonical_code, code_hash
@@ -159,6 +160,11 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
     lines = sum(len(questionnaire.items_for(s.kind)) for s in session.subjects)
     submission.unanswered = lines - len(submission.ratings)
     return submission
+
+
+def ballot_rows(session: EvalSession, questionnaire: Questionnaire):
+    """Return (subject, its items) in ballot order: the grid the phone and the clerks fill."""
+    return [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
 
 
 def token_hash(token: str) -> str:

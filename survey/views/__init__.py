@@ -3,7 +3,7 @@
 import gzip
 from functools import wraps
 
-from flask import Flask, abort, g, render_template, request
+from flask import Flask, abort, flash, g, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -31,6 +31,15 @@ def require_role(*roles):
         return wrapper
 
     return decorate
+
+
+def refused(error: ServiceError, page):
+    """Undo the transaction, show the reason on the page and answer with its 4xx status."""
+    db.session.rollback()
+    flash(str(error), "error")
+    response = make_response(page())
+    response.status_code = error.status
+    return response
 
 
 def register_views(app: Flask) -> None:

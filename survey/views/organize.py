@@ -28,7 +28,7 @@ from survey.services import NotFound, ServiceError, roster
 from survey.services import codes as code_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
-from survey.views import require_role
+from survey.views import refused, require_role
 
 bp = Blueprint("organize", __name__)
 
@@ -207,15 +207,6 @@ def organizing(view):
         return view(get_for(current_user, session_id, organize=True), **kwargs)
 
     return wrapper
-
-
-def refused(error: ServiceError, page):
-    """Undo the transaction, show the reason on the page and answer with its 4xx status."""
-    db.session.rollback()
-    flash(str(error), "error")
-    response = make_response(page())
-    response.status_code = error.status
-    return response
 
 
 def invalid(form: Form, page):

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from survey.models import Role
 from survey.services import ServiceError
+from survey.services.ballots import ballot_rows
 from survey.services.paper import (
     OUTCOME_MESSAGES,
     PaperOutcome,
@@ -21,7 +22,7 @@ bp = Blueprint("paper", __name__, url_prefix="/sessions/<int:session_id>/paper")
 
 def render_entry(session, chosen=None, status=200):
     questionnaire = session.frozen_questionnaire()
-    rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+    rows = ballot_rows(session, questionnaire)
     page = render_template(
         "paper/entry.html",
         session=session,

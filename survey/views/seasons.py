@@ -7,7 +7,6 @@ from io import BytesIO
 from flask import (
     Blueprint,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -18,33 +17,23 @@ from flask_login import current_user
 
 from survey.domain.checklist import get_checklist
 from survey.domain.errors import RuleSetNotFound
-from survey.extensions import db
 from survey.models import MeetingType, Role, SessionState
 from survey.services import NotFound, ServiceError
 from survey.services import rectification as rectification_service
 from survey.services import seasons as season_service
 from survey.services.audit import record_download
+from survey.services.exports import EXPORT_KINDS
 from survey.services.history import person_history
 from survey.services.inquiries import inquiries_about, overdue_inquiries, today
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
-from survey.views import require_role
+from survey.views import refused, require_role
 
 bp = Blueprint("seasons", __name__)
 
 STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
 ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
 ASSESSORS = (Role.ADMIN, Role.ASSESSOR)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def failed(error: ServiceError, page):
-    """Undo the transaction, show the reason on the page and answer with its 4xx status."""
-    db.session.rollback()
-    flash(str(error), "error")
-    response = make_response(page())
-    response.status_code = error.status
-    return response
 
 
 def _int(raw: str | None) -> int | None:
@@ -94,7 +83,7 @@ def create():
             form.get("holidays", ""),
         )
     except ServiceError as error:
-        return failed(error, seasons)
+        return refused(error, seasons)
     flash(f"已创建考核年度“{season.name}”。下一步：添加被考核单位。", "info")
     return redirect(url_for("seasons.dashboard", season_id=season.id))
 
@@ -123,7 +112,7 @@ def _managed(season_id: int, action):
     try:
         message = action(season)
     except ServiceError as error:
-        return failed(error, lambda: dashboard_page(season_id))
+        return refused(error, lambda: dashboard_page(season_id))
     flash(message, "info")
     return redirect(url_for("seasons.dashboard", season_id=season_id))
 
@@ -208,7 +197,7 @@ def new_session(season_id: int, unit_id: int):
         unit = season_service.get_unit(season, unit_id)
         session = season_service.create_unit_session(unit, current_user)
     except ServiceError as error:
-        return failed(error, lambda: dashboard_page(season_id))
+        return refused(error, lambda: dashboard_page(season_id))
     flash(f"已为“{unit.name}”创建测评，请录入测评对象和参评人员类别。", "info")
     return redirect(url_for("organize.session_detail", session_id=session.id))
 
@@ -264,7 +253,7 @@ def facts(season_id: int, unit_id: int):
     try:
         count = season_service.enter_facts(unit, values, population, current_user)
     except ServiceError as error:
-        return failed(error, lambda: page(values, population))
+        return refused(error, lambda: page(values, population))
     flash(f"已保存“{unit.name}”的考核事实{count}项。", "info")
     return redirect(url_for("seasons.points", season_id=season_id) + f"#unit-{unit_id}")
 
@@ -288,7 +277,7 @@ def apply(season_id: int):
     try:
         result = season_service.apply_points(season, current_user)
     except ServiceError as error:
-        return failed(error, lambda: dashboard_page(season_id))
+        return refused(error, lambda: dashboard_page(season_id))
     flash(f"已按考核细则计算并写入{len(result.rows)}个单位的得分。", "info")
     return redirect(url_for("seasons.results", season_id=season_id))
 
@@ -321,7 +310,7 @@ def _download(season_id: int, kind: str):
     season = _season(season_id)
     overview = season_service.overview(season)
     build, mimetype, label = {
-        "xlsx": (season_workbook, XLSX, "考核年度结果（Excel）"),
+        "xlsx": (season_workbook, EXPORT_KINDS["xlsx"].mimetype, "考核年度结果（Excel）"),
         "pdf": (season_pdf, "application/pdf", "考核年度结果（PDF）"),
     }[kind]
     data = build(overview)
@@ -390,7 +379,7 @@ def subject_rectification(session_id: int, subject_id: int):
             session, subject, draft["issue"], _date(draft["due_on"]), current_user
         )
     except ServiceError as error:
-        return failed(error, lambda: subject_rectification_page(session_id, subject_id, draft))
+        return refused(error, lambda: subject_rectification_page(session_id, subject_id, draft))
     flash("已登记整改事项。", "info")
     return redirect(url_for("seasons.subject_rectification", **request.view_args))
 
@@ -406,7 +395,7 @@ def rectification_report(session_id: int, item_id: int):
             session, item_id, request.form.get("report", ""), current_user
         )
     except ServiceError as error:
-        return failed(error, lambda: subject_rectification_page(session_id, subject_id))
+        return refused(error, lambda: subject_rectification_page(session_id, subject_id))
     flash("已登记整改情况。", "info")
     return redirect(
         url_for("seasons.subject_rectification", session_id=session_id, subject_id=subject_id)

@@ -22,6 +22,7 @@ from survey.services.ballots import (
     BallotInvalid,
     CodeProblem,
     CodeRefused,
+    ballot_rows,
     cast,
     code_for_submission,
     find_code,
@@ -140,7 +141,7 @@ def show_ballot(typed: str):
 
 def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=200):
     questionnaire = session.frozen_questionnaire()
-    rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+    rows = ballot_rows(session, questionnaire)
     html = render_template(
         "vote/ballot.html",
         session=session,
