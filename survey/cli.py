@@ -15,18 +15,26 @@ from survey.services import ServiceError
 from survey.services.codes import vote_url
 
 
-def prepare_database() -> None:
-    """Bring the schema up to date and create the first administrator if there is none."""
+def prepare_database() -> tuple[str, str] | None:
+    """Bring the schema up to date and create the first administrator if there is none.
+
+    Returns the first administrator's login when this call created it. The transaction is
+    committed before returning: a command that goes on to serve must not hold SQLite's
+    write lock (every ballot would then wait out the busy timeout and fail).
+    """
     from flask_migrate import upgrade
 
     from survey.services.accounts import ensure_first_admin
 
     upgrade()
     first = ensure_first_admin()
+    db.session.commit()
+    db.session.remove()
     if first:
         username, password = first
         click.secho("已创建首个管理员账号（密码只显示这一次，请妥善保存）：", fg="yellow", err=True)
         click.secho(f"  用户名 {username}  密码 {password}", fg="yellow", err=True)
+    return first
 
 
 @click.command("run")
@@ -34,21 +42,28 @@ def prepare_database() -> None:
 @click.option("--port", default=5000, show_default=True, type=int, envvar="PORT", help="端口")
 @with_appcontext
 def run_command(host: str, port: int) -> None:
-    """Upgrade the database and serve the platform (for a meeting, prefer gunicorn)."""
+    """Upgrade the database and serve the platform with gunicorn, as on meeting day."""
+    import os
+    import sys
+
     prepare_database()
-    click.echo(f"平台地址：{current_app.config['PUBLIC_BASE_URL']}/")
-    from werkzeug.serving import run_simple
-
-    from survey.redaction import RedactingRequestHandler
-
-    # app.run() refuses to start inside a Flask CLI command; serve with werkzeug directly.
-    run_simple(
-        host,
-        port,
-        current_app._get_current_object(),
-        threaded=True,
-        request_handler=RedactingRequestHandler,
-    )
+    click.echo(f"平台地址：{current_app.config['PUBLIC_BASE_URL']}/", err=True)
+    # Nothing of this process survives into the server: its app context, connections and
+    # any transaction end here, and gunicorn's workers build their own app.
+    db.engine.dispose()
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:survey.gunicorn_conf",
+        "--bind",
+        f"{host}:{port}",
+        "survey:create_app()",
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - a fixed argument list, no shell
 
 
 @click.command("create-user")
@@ -76,7 +91,7 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
     """Create an open demo session with codes, and print where to go."""
     from survey.services.demo import create_demo
 
-    prepare_database()
+    first_admin = prepare_database()
     result = create_demo(codes_per_group or current_app.config["DEMO_CODES_PER_GROUP"])
     base = current_app.config["PUBLIC_BASE_URL"]
     payload = {
@@ -86,6 +101,9 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
         "sessions_url": f"{base}/sessions",
         "code_entry_url": f"{base}/v",
         "organizer": {"username": result.username, "password": result.password},
+        "first_admin": (
+            {"username": first_admin[0], "password": first_admin[1]} if first_admin else None
+        ),
         "codes": [
             {"group": group, "code": display_code(code), "vote_url": vote_url(code)}
             for group, codes in result.codes.items()

@@ -12,3 +12,5 @@ threads = int(os.environ.get("THREADS", "1"))
 timeout = 60
 accesslog = "-"
 logger_class = "survey.redaction.GunicornLogger"
+# Several servers may run on one machine (two app servers, tests): no shared control socket.
+control_socket_disable = True
