@@ -79,8 +79,9 @@ def test_start_demo_votes_logs_in_and_survives_a_restart(tmp_path):
         status, _, _ = admin.get("/admin/rulesets")
         assert status == 200
         progress = json.loads(
-            log_in(base, payload["organizer"]["username"], payload["organizer"]["password"])
-            .get(f"/sessions/{payload['session_id']}/screen/progress")[2]
+            log_in(base, payload["organizer"]["username"], payload["organizer"]["password"]).get(
+                f"/sessions/{payload['session_id']}/screen/progress"
+            )[2]
         )
         assert progress["submitted"] == 2
     assert "ABCDE" not in run.output() and "/v/[code]" in run.output()
@@ -99,7 +100,14 @@ def test_survey_run_restart_close_export_verify_backup_on_the_suite_engine(tmp_p
         upgraded = survey(env, "db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stderr
         created = survey(
-            env, "create-user", "kaohe", "--role", "assessor", "--name", "考核组", "--password",
+            env,
+            "create-user",
+            "kaohe",
+            "--role",
+            "assessor",
+            "--name",
+            "考核组",
+            "--password",
             "kaohe-secret-1",
         )
         assert created.returncode == 0 and "已创建用户 kaohe" in created.stdout, created.stderr
@@ -113,7 +121,9 @@ def test_survey_run_restart_close_export_verify_backup_on_the_suite_engine(tmp_p
                 for row in demo["codes"][attempt * 3 : attempt * 3 + 3]:
                     assert "提交成功" in vote(base, row["vote_url"])
                 log_in(base, "kaohe", "kaohe-secret-1")
-                organizer = log_in(base, demo["organizer"]["username"], demo["organizer"]["password"])
+                organizer = log_in(
+                    base, demo["organizer"]["username"], demo["organizer"]["password"]
+                )
                 assert organizer.get(f"/sessions/{demo['session_id']}")[0] == 200
                 assert "Traceback" not in server.output(), server.output()[-3000:]
 
