@@ -27,7 +27,7 @@ from survey.services.history import person_history
 from survey.services.inquiries import inquiries_about, overdue_inquiries, today
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
-from survey.views import refused, require_role
+from survey.web.kit import refused, require_role
 
 bp = Blueprint("seasons", __name__)
 

@@ -28,7 +28,7 @@ from survey.services import NotFound, ServiceError, roster
 from survey.services import codes as code_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
-from survey.views import refused, require_role
+from survey.web.kit import refused, require_role
 
 bp = Blueprint("organize", __name__)
 

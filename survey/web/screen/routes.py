@@ -9,7 +9,7 @@ from survey.models import Role, SessionState
 from survey.services.codes import entry_url
 from survey.services.results import compute_results
 from survey.services.sessions import get_for, progress, questionnaire_of
-from survey.views import require_role
+from survey.web.kit import require_role
 
 bp = Blueprint("screen", __name__)
 

@@ -15,7 +15,7 @@ from survey.services.exports import EXPORT_KINDS, build_export, export_filename
 from survey.services.history import person_history
 from survey.services.results import compute_results, require_closed, set_team_parts
 from survey.services.sessions import get_for
-from survey.views import require_role
+from survey.web.kit import require_role
 
 bp = Blueprint("results", __name__)
 

@@ -21,7 +21,7 @@ from survey.security import canonical_code, display_code
 from survey.services import ServiceError, ratelimit
 from survey.services import inquiries as inquiry_service
 from survey.services.sessions import can_organize, get_for
-from survey.views import require_role
+from survey.web.kit import require_role
 
 bp = Blueprint("inquiry", __name__)
 

@@ -16,7 +16,7 @@ from survey.models import Role, User
 from survey.services import ServiceError
 from survey.services.accounts import create_user
 from survey.services.rulesets import ruleset_entries, ruleset_entry, upload_ruleset
-from survey.views import require_role
+from survey.web.kit import require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -15,7 +15,7 @@ from survey.services.paper import (
     pending_count,
 )
 from survey.services.sessions import get_for
-from survey.views import require_role
+from survey.web.kit import require_role
 
 bp = Blueprint("paper", __name__, url_prefix="/sessions/<int:session_id>/paper")
 

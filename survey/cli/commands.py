@@ -1,13 +1,13 @@
-"""The `survey` command: this app's Flask CLI with the platform's own commands."""
+"""Serving and session commands: run, create-user, demo, close, export, verify."""
 
 import json
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
-from survey import create_app
+from survey.cli.boundary import one_transaction
 from survey.extensions import db
 from survey.models import Role
 from survey.security import display_code
@@ -71,7 +71,7 @@ def run_command(host: str, port: int) -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ORGANIZER.value)
 @click.option("--name", "display_name", default="", help="显示的姓名")
 @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
-@with_appcontext
+@one_transaction
 def create_user_command(username: str, role: str, display_name: str, password: str) -> None:
     """Add an account (admin, organizer or assessor)."""
     from survey.services.accounts import create_user
@@ -86,7 +86,7 @@ def create_user_command(username: str, role: str, display_name: str, password: s
 @click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出，供脚本使用")
 @click.option("--codes", "codes_per_group", type=click.IntRange(1, 500), default=None)
-@with_appcontext
+@one_transaction
 def demo_command(as_json: bool, codes_per_group: int | None) -> None:
     """Create an open demo session with codes, and print where to go."""
     from survey.services.demo import create_demo
@@ -124,7 +124,7 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
 
 @click.command("close")
 @click.argument("session_id", type=int)
-@with_appcontext
+@one_transaction
 def close_command(session_id: int) -> None:
     """Close an open session: stop accepting ballots and anonymise their storage."""
     from survey.extensions import db
@@ -154,7 +154,7 @@ def close_command(session_id: int) -> None:
     help="json 归档数据；xlsx 统计表；pdf 汇报测评报告；zip 廉政档案结果单",
 )
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
-@with_appcontext
+@one_transaction
 def export_command(session_id: int, kind: str, out: str) -> None:
     """Export a closed session's results (JSON keys as in `survey score --json`, plus the seal)."""
     from survey.models import EvalSession
@@ -189,32 +189,3 @@ def verify_command(file: str) -> None:
     click.echo(message)
     if not ok:
         raise SystemExit(1)
-
-
-def register_commands(app) -> None:
-    """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
-    from survey.cli_ops import OPS_COMMANDS
-    from survey.cli_score import score
-
-    commands = (
-        run_command,
-        create_user_command,
-        demo_command,
-        close_command,
-        score,
-        export_command,
-        verify_command,
-        *OPS_COMMANDS,
-    )
-    for command in commands:
-        app.cli.add_command(command)
-
-
-def main() -> None:
-    """Entry point of the `survey` console script."""
-    from flask.cli import routes_command, shell_command
-
-    cli = FlaskGroup(create_app=create_app, add_default_commands=False, help="民主测评平台命令行。")
-    cli.add_command(shell_command)
-    cli.add_command(routes_command)
-    cli.main(prog_name="survey")
