@@ -19,12 +19,10 @@ def one_transaction(command):
     def run(*args, **kwargs):
         try:
             result = command(*args, **kwargs)
-            db.session.commit()
-            return result
         except BaseException:
             db.session.rollback()
             raise
-        finally:
-            db.session.remove()
+        db.session.commit()
+        return result
 
     return with_appcontext(run)

@@ -9,10 +9,10 @@ from flask.cli import with_appcontext
 
 from survey.cli.boundary import one_transaction
 from survey.extensions import db
+from survey.links import vote_url
 from survey.models import Role
 from survey.security import display_code
 from survey.services import ServiceError
-from survey.services.codes import vote_url
 
 
 def prepare_database() -> tuple[str, str] | None:

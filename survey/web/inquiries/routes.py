@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from survey.clock import today
 from survey.extensions import csrf, db
 from survey.models import AnswerMode, Role
 from survey.security import canonical_code, display_code
@@ -138,7 +139,7 @@ def moderate(session_id: int):
         session=session,
         inquiries=inquiry_service.inquiries_of(session),
         may_organize=can_organize(current_user, session),
-        today=inquiry_service.today(),
+        today=today(),
         deadline=inquiry_service.answer_deadline(session),
         modes=AnswerMode,
     )

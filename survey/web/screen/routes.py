@@ -5,8 +5,8 @@ from functools import cache
 from flask import Blueprint, jsonify, make_response, render_template, request
 from flask_login import current_user
 
+from survey.links import entry_url
 from survey.models import Role, SessionState
-from survey.services.codes import entry_url
 from survey.services.results import compute_results
 from survey.services.sessions import get_for, progress, questionnaire_of
 from survey.web.kit import require_role

@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from survey.clock import today
 from survey.domain.checklist import get_checklist
 from survey.domain.errors import RuleSetNotFound
 from survey.models import MeetingType, Role, SessionState
@@ -24,7 +25,7 @@ from survey.services import seasons as season_service
 from survey.services.audit import record_download
 from survey.services.exports import EXPORT_KINDS
 from survey.services.history import person_history
-from survey.services.inquiries import inquiries_about, overdue_inquiries, today
+from survey.services.inquiries import inquiries_about, overdue_inquiries
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
 from survey.web.kit import refused, require_role

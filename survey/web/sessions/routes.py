@@ -3,7 +3,16 @@
 from functools import wraps
 from urllib.parse import quote
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -24,6 +33,7 @@ from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
 from survey.models import EvalSession, MeetingType, Role, SubjectRole
+from survey.reports.cards import CardGroup, render_cards
 from survey.services import NotFound, ServiceError, roster
 from survey.services import codes as code_service
 from survey.services import sessions as session_service
@@ -707,9 +717,14 @@ def download_cards(session: EvalSession):
         return invalid(form, lambda: codes_page(session))
     group = group_named(session, form.group_id.data) if form.group_id.data else None
     try:
-        pdf, _count = code_service.card_sheet_pdf(session, current_user, group)
+        batches = code_service.unused_codes_to_print(session, current_user, group)
     except ServiceError as error:
         return refused(error, lambda: codes_page(session))
+    pdf = render_cards(
+        session.title,
+        [CardGroup(each.name, each.colour, codes) for each, codes in batches],
+        current_app.config["PUBLIC_BASE_URL"],
+    )
     suffix = f"-{group.name}" if group else ""
     response = make_response(pdf)
     response.headers["Content-Type"] = "application/pdf"
