@@ -114,10 +114,9 @@ def test_no_code_or_hash_is_stored_with_a_question(meeting, phone):
     hashes = {row.code_hash for row in code_row}
     [quota] = db.session.scalars(sa.select(InquiryQuota)).all()
     assert quota.count == 1 and quota.key_hash not in hashes  # not joinable to ballot_code
-    with db.engine.connect() as connection:
-        inquiry_values = [
-            str(value) for row in connection.execute(sa.select(Inquiry.__table__)) for value in row
-        ]
+    inquiry_values = [
+        str(value) for row in db.session.execute(sa.select(Inquiry.__table__)) for value in row
+    ]
     forbidden = {code, code.lower(), quota.key_hash, *hashes}
     assert not forbidden & set(inquiry_values)
     assert not any(code in value or quota.key_hash in value for value in inquiry_values)

@@ -28,13 +28,10 @@ from survey.services.history import person_history
 from survey.services.inquiries import inquiries_about, overdue_inquiries
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
-from survey.web.kit import refused, require_role
+from survey.web.kit import ASSESSORS, ORGANIZERS, STAFF, perform, refused, require_role
 
 bp = Blueprint("seasons", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
-ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
-ASSESSORS = (Role.ADMIN, Role.ASSESSOR)
 
 
 def _int(raw: str | None) -> int | None:
@@ -110,12 +107,13 @@ def dashboard(season_id: int):
 def _managed(season_id: int, action):
     """Run a management action on the season, then go back to the dashboard."""
     season = _season(season_id)
-    try:
-        message = action(season)
-    except ServiceError as error:
-        return refused(error, lambda: dashboard_page(season_id))
-    flash(message, "info")
-    return redirect(url_for("seasons.dashboard", season_id=season_id))
+    return perform(
+        None,
+        lambda: dashboard_page(season_id),
+        lambda: action(season),
+        done=lambda message: message,
+        target=url_for("seasons.dashboard", season_id=season_id),
+    )
 
 
 @bp.post("/seasons/<int:season_id>/edit")
