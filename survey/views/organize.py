@@ -1,7 +1,6 @@
 """Organizer and assessor pages: sessions, subjects, groups, questionnaire, codes, open/close."""
 
 from functools import wraps
-from urllib.parse import quote
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -30,6 +29,7 @@ from survey.services import grants as grant_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
 from survey.views import refused, require_role
+from survey.views.downloads import send_download
 
 bp = Blueprint("organize", __name__)
 
@@ -763,15 +763,13 @@ def download_cards(session: EvalSession):
     except ServiceError as error:
         return refused(error, lambda: codes_page(session))
     suffix = f"-{group.name}" if group else ""
-    response = make_response(pdf)
-    response.headers["Content-Type"] = "application/pdf"
-    # The codes are secrets until used: keep the file out of every cache.
-    response.headers["Cache-Control"] = "no-store"
-    name = f"测评码卡片-{session.id}{suffix}.pdf"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"cards-{session.id}.pdf\"; filename*=UTF-8''{quote(name)}"
+    # The codes are secrets until used: send_download keeps the file out of every cache.
+    return send_download(
+        pdf,
+        f"测评{session.id}-测评码卡片{suffix}.pdf",
+        f"session-{session.id}-ballot-cards" + (f"-group-{group.id}" if group else "") + ".pdf",
+        "application/pdf",
     )
-    return response
 
 
 # ---- open and close -----------------------------------------------------------------------
