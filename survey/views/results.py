@@ -1,7 +1,7 @@
 """Results for organizers and assessors: the page, charts, downloads, team parts, verification."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
@@ -139,8 +139,9 @@ class VerifyForm(FlaskForm):
     archive = FileField("归档文件（JSON 或 ZIP）", validators=[FileRequired("请选择文件")])
 
 
+# Open without an account: an archivist checking a file years later needs no login, and the
+# check reads only the uploaded file (size-capped in verify_upload), never the database.
 @bp.route("/verify", methods=["GET", "POST"])
-@login_required
 def verify():
     form = VerifyForm()
     outcome = None

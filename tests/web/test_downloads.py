@@ -1,7 +1,7 @@
 """Every download the results page offers, fetched through HTTP and opened as a file.
 
-The votes are known: per subject 5 好, 3 较好, 4 一般, 2 差 (14 valid, 较好以上 8/14), one
-comment on 张明 and one overall comment (on the first ballot); each file must say so.
+The votes are known (tests/web/known_votes.py): per subject 5 好, 3 较好, 4 一般, 2 差, one
+comment on 张明 and one overall comment; each file must say what they said.
 """
 
 import json
@@ -15,44 +15,28 @@ from urllib.parse import unquote
 import pytest
 
 from survey.extensions import db
-from survey.models import AuditEntry, EvalSession
-from survey.services.sessions import close_session
+from survey.models import AuditEntry
 from tests.conftest import login
 from tests.seasons.conftest import post_form
-from tests.vote.conftest import ballot_form, rating_fields
 from tests.web.filecheck import cells, pdf_pages, pdf_text, zip_members
+from tests.web.known_votes import (
+    OVERALL_COMMENT,
+    SUBJECT_COMMENT,
+    SUBJECTS,
+    cast_known_votes_and_close,
+)
 
 KINDS = ("json", "xlsx", "pdf", "zip")
-PATTERN = [("good", 5), ("fairly_good", 3), ("average", 4), ("poor", 2)]
-SUBJECTS = ["县委领导班子", "张明", "李华", "王芳", "赵强", "陈静"]
-SUBJECT_COMMENT = "建议多下基层调研"
-OVERALL_COMMENT = "班子团结，希望继续加强作风建设"
 DOWNLOAD_LINK = re.compile(r'href="(/sessions/\d+/results/(?:download/\w+|subjects/\d+/\w+))"')
-
-
-def vote(client, code: str, option: str, comments: dict | None = None) -> None:
-    fields, page = ballot_form(client, code)
-    answers = {name: option for name in rating_fields(page)}
-    response = client.post("/v/submit", data={**fields, **answers, **(comments or {})})
-    assert response.status_code == 303
 
 
 @pytest.fixture
 def voted(app, open_session):
     """A closed demo session with the known votes, and a client logged in as its organizer."""
-    session = open_session.session
-    zhang = next(s for s in session.subjects if s.name == "张明")
-    phone = app.test_client()
-    codes = iter(open_session.codes)
-    comments = {f"c-{zhang.id}": SUBJECT_COMMENT, "c-overall": OVERALL_COMMENT}
-    for option, count in PATTERN:
-        for _ in range(count):
-            vote(phone, next(codes), option, comments)
-            comments = None
-    close_session(db.session.get(EvalSession, session.id), None)
+    session = cast_known_votes_and_close(app, open_session)
     desk = app.test_client()
     assert login(desk, open_session.organizer, open_session.password).status_code == 302
-    return db.session.get(EvalSession, session.id), desk
+    return session, desk
 
 
 def has_run(row: tuple, run: tuple) -> bool:
@@ -70,6 +54,7 @@ def fetch(client, url: str):
 def test_every_download_on_the_results_page_opens_and_says_what_the_votes_said(voted):
     session, desk = voted
     html = desk.get(f"/sessions/{session.id}/results").get_data(as_text=True)
+    assert OVERALL_COMMENT in html and "总体意见建议（1 条）" in html
     links = list(dict.fromkeys(DOWNLOAD_LINK.findall(html)))
     kinds = {link.rsplit("/", 1)[1] for link in links if "/download/" in link}
     assert kinds == {"json", "xlsx", "pdf", "zip"}
@@ -114,7 +99,10 @@ def test_every_download_on_the_results_page_opens_and_says_what_the_votes_said(v
         elif link.endswith("/feedback"):
             text = pdf_text(data)
             if "张明" in unquote(disposition):
-                assert SUBJECT_COMMENT in text
+                assert SUBJECT_COMMENT in text and OVERALL_COMMENT not in text
+            if "县委领导班子" in unquote(disposition):
+                # The overall comments speak to the whole team: its feedback carries them.
+                assert "总体意见建议（共1条）" in text and OVERALL_COMMENT in text
         else:
             raise AssertionError(f"an unchecked download: {link}")
         checked.add(link)
