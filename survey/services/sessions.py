@@ -34,7 +34,7 @@ from survey.models import (
 )
 from survey.services import NotAllowed, NotFound, ServiceError
 from survey.services.anonymity import forget_askers, rewrite_ballots, scrub_storage
-from survey.services.audit import record
+from survey.services.audit import action_label, record
 from survey.services.codes import lock_session
 from survey.services.results import seal_session
 
@@ -53,29 +53,6 @@ DEFAULT_RULE_SETS = {
 GROUP_COLOURS = ("#c0392b", "#2471a3", "#1e8449", "#b9770e", "#7d3c98", "#117a65", "#5d6d7e")
 COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 MAX_EXPECTED = 10000
-
-AUDIT_LABELS = {
-    "create_session": "创建测评",
-    "copy_session": "复制测评",
-    "update_session": "修改测评信息",
-    "open_session": "开始测评",
-    "close_session": "结束测评",
-    "add_group": "添加参评人员类别",
-    "update_group": "修改参评人员类别",
-    "delete_group": "删除参评人员类别",
-    "add_subject": "添加测评对象",
-    "update_subject": "修改测评对象",
-    "delete_subject": "删除测评对象",
-    "move_subject": "调整测评对象顺序",
-    "import_roster": "导入测评对象名单",
-    "upload_report": "上传述职报告",
-    "delete_report": "删除述职报告",
-    "use_questionnaire": "选用测评表",
-    "update_questionnaire": "修改测评表文字",
-    "issue_codes": "发放测评码",
-    "void_codes": "作废测评码",
-    "download_cards": "下载测评码卡片",
-}
 
 
 # ---- who may see what ---------------------------------------------------------------------
@@ -529,7 +506,7 @@ def audit_log(session: EvalSession) -> list[AuditLine]:
         AuditLine(
             at=in_beijing(entry.at),
             who=(entry.user.display_name or entry.user.username) if entry.user else "命令行",
-            action=AUDIT_LABELS.get(entry.action, entry.action),
+            action=action_label(entry.action),
             detail=entry.detail,
         )
         for entry in entries

@@ -2,7 +2,6 @@
 exports; and 整改 (rectification) of a closed session's feedback, with the person's record."""
 
 from datetime import date
-from io import BytesIO
 
 from flask import (
     Blueprint,
@@ -10,7 +9,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -28,6 +26,7 @@ from survey.services.history import person_history
 from survey.services.inquiries import inquiries_about, overdue_inquiries
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
+from survey.web.downloads import send_download
 from survey.web.kit import ASSESSORS, ORGANIZERS, STAFF, perform, refused, require_role
 
 bp = Blueprint("seasons", __name__)
@@ -314,14 +313,12 @@ def _download(season_id: int, kind: str):
     }[kind]
     data = build(overview)
     record_download(current_user, None, f"考核年度 {season.id} {label}")
-    response = send_file(
-        BytesIO(data),
-        mimetype=mimetype,
-        as_attachment=True,
-        download_name=f"考核年度{season.id}-{season.year}-结果.{kind}",
+    return send_download(
+        data,
+        f"考核年度{season.id}-{season.year}-结果.{kind}",
+        f"season-{season.id}-{season.year}-results.{kind}",
+        mimetype,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/seasons/<int:season_id>/results.<any(xlsx, pdf):kind>")

@@ -1,13 +1,11 @@
 """Organizer and assessor pages: sessions, subjects, groups, questionnaire, codes, open/close."""
 
 from functools import wraps
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -30,12 +28,14 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
-from survey.models import EvalSession, MeetingType, SubjectRole
+from survey.models import EvalSession, GrantLevel, MeetingType, SubjectRole
 from survey.reports.cards import CardGroup, render_cards
 from survey.services import NotFound, ServiceError, roster
 from survey.services import codes as code_service
+from survey.services import grants as grant_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
+from survey.web.downloads import send_download
 from survey.web.kit import (
     ORGANIZERS,
     STAFF,
@@ -163,6 +163,19 @@ class ActionForm(Form):
     """A button that only needs its CSRF token."""
 
 
+class GrantForm(Form):
+    username = StringField(
+        "账号的用户名", validators=[DataRequired("请填写要授权的用户名"), Length(max=64)]
+    )
+    level = SelectField(
+        "权限",
+        choices=[
+            SelectChoice(level.value, grant_service.LEVEL_LABELS[level]) for level in GrantLevel
+        ],
+        default=GrantLevel.ASSESS.value,
+    )
+
+
 def wording_form(questionnaire: Questionnaire) -> Form:
     """Build the form that rewords this questionnaire: one field per item."""
 
@@ -265,10 +278,17 @@ def new_session():
 @bp.get("/sessions/<int:session_id>")
 @require_role(*STAFF)
 def session_detail(session_id: int):
-    session = get_for(current_user, session_id, organize=False)
+    return session_page(get_for(current_user, session_id, organize=False))
+
+
+def session_page(session: EvalSession, grant_form=None):
     return render_template(
         "organize/session.html",
         session=session,
+        grants=grant_service.session_grants(session),
+        may_share=grant_service.may_share(current_user, session),
+        grant_form=grant_form or GrantForm(formdata=None),
+        action_form=ActionForm(formdata=None),
         may_organize=session_service.can_organize(current_user, session),
         questionnaire=session_service.questionnaire_of(session),
         counts=code_service.code_counts(session),
@@ -277,6 +297,37 @@ def session_detail(session_id: int):
         rule_set_label=dict(session_service.rule_set_choices()).get(
             f"{session.rule_set_key}:{session.rule_set_version}"
         ),
+    )
+
+
+@bp.post("/sessions/<int:session_id>/grants")
+@require_role(*ORGANIZERS)
+def grant(session_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    form = GrantForm()
+    return perform(
+        form,
+        lambda: session_page(session, grant_form=form),
+        lambda: grant_service.grant_session(
+            session, form.username.data, form.level.data, current_user
+        ),
+        lambda made: (
+            f"已授予“{form.username.data.strip()}”{grant_service.SHORT_LABELS[made.level]}权限。"
+        ),
+        url_for("organize.session_detail", session_id=session.id) + "#sharing",
+    )
+
+
+@bp.post("/sessions/<int:session_id>/grants/<int:user_id>/delete")
+@require_role(*ORGANIZERS)
+def revoke(session_id: int, user_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    return perform(
+        ActionForm(),
+        lambda: session_page(session),
+        lambda: grant_service.revoke_session(session, user_id, current_user),
+        lambda user: f"已取消“{user.username if user else user_id}”对本测评的授权。",
+        url_for("organize.session_detail", session_id=session.id) + "#sharing",
     )
 
 
@@ -681,15 +732,13 @@ def download_cards(session: EvalSession):
         current_app.config["PUBLIC_BASE_URL"],
     )
     suffix = f"-{group.name}" if group else ""
-    response = make_response(pdf)
-    response.headers["Content-Type"] = "application/pdf"
-    # The codes are secrets until used: keep the file out of every cache.
-    response.headers["Cache-Control"] = "no-store"
-    name = f"测评码卡片-{session.id}{suffix}.pdf"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"cards-{session.id}.pdf\"; filename*=UTF-8''{quote(name)}"
+    # The codes are secrets until used: send_download keeps the file out of every cache.
+    return send_download(
+        pdf,
+        f"测评{session.id}-测评码卡片{suffix}.pdf",
+        f"session-{session.id}-ballot-cards" + (f"-group-{group.id}" if group else "") + ".pdf",
+        "application/pdf",
     )
-    return response
 
 
 # ---- open and close -----------------------------------------------------------------------
