@@ -45,6 +45,38 @@ def authenticate(username: str, password: str) -> User | None:
     return user if check_password(user.password_hash, password) else None
 
 
+def end_sessions(user: User) -> None:
+    """End every login session of this account, on every device, at its next request."""
+    db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(user)
+
+
+def reset_password(user: User, actor: User | None) -> str:
+    """Give the account a new random password (returned once, to be shown once) and log it out."""
+    password = new_password()
+    user.password_hash = hash_password(password)
+    record(actor, "reset_password", detail=user.username)
+    db.session.flush()
+    end_sessions(user)  # commits the new hash with the new session version
+    return password
+
+
+def set_active(user: User, active: bool, actor: User | None) -> None:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    if actor is not None and actor.id == user.id and not active:
+        raise ServiceError("不能停用自己正在使用的账号。")
+    user.active = bool(active)
+    record(actor, "enable_user" if active else "disable_user", detail=user.username)
+    db.session.flush()
+    end_sessions(user)
+
+
 def ensure_first_admin() -> tuple[str, str] | None:
     """Create the first administrator when there is no user; return its login once."""
     if db.session.scalar(sa.select(sa.func.count(User.id))):

@@ -84,7 +84,7 @@ def ballot(code: str):
     return show_ballot(code[:64])
 
 
-@bp.get("/report/<int:subject_id>")
+@bp.get("/report/<id:subject_id>")
 def report(subject_id: int):
     """Show a subject's written 述责述廉 report to attendees while the session is open."""
     subject = db.session.get(Subject, subject_id)
