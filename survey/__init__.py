@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_views(app)
     init_security_headers(app)
     register_commands(app)
+    from survey.redaction import install as redact_logs
+
+    redact_logs(app)
     return app
 
 
