@@ -96,10 +96,17 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Part of every login session's identity: raising it (logout, password reset, disabling)
+    # ends every session of the account, on every device, at its next request.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What the login session stores: the id and the session version, "12.3"."""
+        return f"{self.id}.{self.session_version or 1}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
@@ -352,6 +359,16 @@ class FailedAttempt(db.Model):
     """Failed ballot-code attempts per client bucket and minute, shared by every worker."""
 
     __tablename__ = "failed_attempt"
+
+    bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class LoginFailure(db.Model):
+    """Failed logins per keyed bucket (one account, or one client network) and minute."""
+
+    __tablename__ = "login_failure"
 
     bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

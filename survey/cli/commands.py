@@ -183,8 +183,12 @@ def export_command(session_id: int, kind: str, out: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def verify_command(file: str) -> None:
     """Check an exported archive (JSON, or ZIP with archive.json) against its seal and recount."""
-    from survey.services.archive import verify_upload
+    from survey.services.archive import MAX_ARCHIVE_BYTES, verify_upload
+    from survey.uploads import size_text
 
+    if Path(file).stat().st_size > MAX_ARCHIVE_BYTES:  # refuse before reading it into memory
+        click.echo(f"归档文件超过{size_text(MAX_ARCHIVE_BYTES)}的上限，未予校验。")
+        raise SystemExit(1)
     ok, message = verify_upload(Path(file).read_bytes())
     click.echo(message)
     if not ok:

@@ -13,6 +13,7 @@ from flask import current_app
 
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
+from survey.inputs import strict_int
 from survey.models import Answer, Ballot, BallotCode, CodeStatus, EvalSession, SessionState
 from survey.security import CODE_ALPHABET, CODE_LENGTH, canonical_code, code_hash
 from survey.services import ServiceError
@@ -134,7 +135,7 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
         kind, _, rest = name.partition("-")
         if kind == "r":
             subject_id, _, item = rest.partition("-")
-            subject = subjects.get(int(subject_id)) if subject_id.isdigit() else None
+            subject = subjects.get(strict_int(subject_id))
             allowed = {i.key for i in questionnaire.items_for(subject.kind)} if subject else set()
             if item not in allowed:
                 raise BallotInvalid("测评表中有无法识别的项目，请刷新页面后重新填写。")
@@ -148,9 +149,9 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
                 raise BallotInvalid(f"意见建议每处不超过{limit}字，请删减后再提交。")
             if rest == "overall" and questionnaire.comment_overall:
                 submission.overall_comment = value
-            elif rest.isdigit() and int(rest) in subjects and questionnaire.comment_per_subject:
+            elif strict_int(rest) in subjects and questionnaire.comment_per_subject:
                 if value:
-                    submission.comments[int(rest)] = value
+                    submission.comments[strict_int(rest)] = value
             else:
                 raise BallotInvalid("测评表中有无法识别的意见栏，请刷新页面后重新填写。")
         else:
