@@ -100,7 +100,6 @@ def begin_close(session: EvalSession, actor: User | None) -> bool:
         raise ServiceError(f"只有进行中的测评可以结束，当前状态：{session.state.label}。")
     record(actor, "begin_close", session.id, "停止接收测评表")
     db.session.commit()
-    db.session.refresh(session)
     return True
 
 
@@ -261,6 +260,22 @@ class _local_lock:
 
     def __exit__(self, *exc):
         self.lock.release()
+
+
+def close_from_web(app, session_id: int, actor_id: int | None, wait: float) -> CloseStatus:
+    """Do the rest of the close in a thread; give it `wait` seconds, then report where it is.
+
+    A small session is closed before the page comes back; a big one, or one waiting on a lock
+    held by a long export, keeps going after the request has returned (the page refreshes
+    itself), and a worker killed meanwhile leaves the session 正在结束 for the 继续结束 button.
+    """
+    # No transaction of ours may stay open while the thread works: on SQLite it would hold
+    # the write lock the close needs.
+    db.session.commit()
+    finish_in_background(app, session_id, actor_id).join(wait)
+    status = close_status(session_id)
+    db.session.commit()
+    return status
 
 
 def finish_in_background(app, session_id: int, actor_id: int | None) -> threading.Thread:
