@@ -38,7 +38,7 @@ from survey.services.anonymity import PlainBallot, empty_wal, rewrite_ballots, s
 from survey.services.audit import record
 from survey.services.ballots import COMMENT_ITEM
 from survey.services.codes import lock_session
-from survey.services.results import seal_session
+from survey.services.results import StoredBallot, seal_session
 from survey.services.sealing import Opener, destroy_session_key, private_key
 
 log = logging.getLogger(__name__)
@@ -162,11 +162,14 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
             else:
                 opened.append(ballot)
     del boxes
-    count = rewrite_ballots(session, opened)
+    ballots = rewrite_ballots(session, opened)
+    count = len(ballots)
     from survey.services.inquiries import forget_askers  # inquiries builds on sessions
 
     forget_askers(session)
-    seal = seal_session(session)
+    # Sealed from the batch in memory: the same ballots, without reading them back.
+    groups = {group.id: group.name for group in session.groups}
+    seal = seal_session(session, [_stored(ballot, groups) for ballot in ballots])
     session.close_step = STEP_KEY
     detail = f"收回测评表{count}张，封存码 {seal}"
     if refused:
@@ -196,6 +199,16 @@ def _scrub(session_id: int, _actor_id: int | None) -> None:
     )
     db.session.commit()
     empty_wal()
+
+
+def _stored(ballot: PlainBallot, groups: dict[int, str]) -> StoredBallot:
+    stored = StoredBallot(groups[ballot.group_id], overall_comment=ballot.comment or "")
+    for subject_id, item, value, comment in ballot.answers:
+        if item == COMMENT_ITEM:
+            stored.comments[subject_id] = comment or ""
+        else:
+            stored.ratings[(subject_id, item)] = value
+    return stored
 
 
 class _Checker:

@@ -133,9 +133,12 @@ def seal_document(
     )
 
 
-def seal_session(session: EvalSession) -> str:
-    """Compute and set the seal; called by close_session inside the closing transaction."""
-    session.seal = seal_of(seal_document(session))
+def seal_session(session: EvalSession, ballots: list[StoredBallot] | None = None) -> str:
+    """Compute and set the seal; called by the close inside its transaction.
+
+    `ballots` are the session's ballots when the caller has them in memory (the close does).
+    """
+    session.seal = seal_of(seal_document(session, ballots))
     return session.seal
 
 
