@@ -148,6 +148,10 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
     if session.state != SessionState.CLOSING or session.close_step != STEP_OPEN:
         db.session.rollback()
         return
+    if db.engine.dialect.name == "sqlite":
+        # One transaction writes every ballot: with SQLite's default 2 MB page cache it would
+        # spill to the WAL again and again (64 MB here; the connection keeps it, harmlessly).
+        db.session.connection().exec_driver_sql("PRAGMA cache_size = -65536")
     boxes = db.session.scalars(
         sa.select(SealedBallot.box).where(SealedBallot.session_id == session_id)
     ).all()
