@@ -21,6 +21,8 @@ from survey.models import (
     Ballot,
     BallotCode,
     EvalSession,
+    Inquiry,
+    InquiryQuota,
     PaperEntry,
     SealedBallot,
     random_id,
@@ -183,3 +185,24 @@ def _checkpoint_truncate(connection, attempts: int = 50) -> None:
     # The close stays 正在结束: `survey close` or the session page retries the scrub.
     logging.getLogger(__name__).warning("WAL not emptied at close: a reader stayed open 5 s")
     raise ScrubPending("数据库仍有读取未结束，暂时无法清理日志文件。请稍后点击“继续结束”重试。")
+
+
+def rewrite_inquiries(session: EvalSession) -> None:
+    """Re-insert the session's questions in random order, inside the caller's transaction."""
+    rows = [
+        {c.name: getattr(inquiry, c.name) for c in Inquiry.__table__.columns}
+        for inquiry in db.session.scalars(
+            sa.select(Inquiry).where(Inquiry.session_id == session.id)
+        )
+    ]
+    secrets.SystemRandom().shuffle(rows)
+    db.session.execute(sa.delete(Inquiry).where(Inquiry.session_id == session.id))
+    db.session.expire_all()
+    if rows:
+        db.session.execute(sa.insert(Inquiry), rows)
+
+
+def forget_askers(session: EvalSession) -> None:
+    """At close: drop the per-code counters and put the questions in random order."""
+    db.session.execute(sa.delete(InquiryQuota).where(InquiryQuota.session_id == session.id))
+    rewrite_inquiries(session)

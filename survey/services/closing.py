@@ -34,7 +34,13 @@ from survey.models import (
     utcnow,
 )
 from survey.services import ServiceError
-from survey.services.anonymity import PlainBallot, empty_wal, rewrite_ballots, scrub_storage
+from survey.services.anonymity import (
+    PlainBallot,
+    empty_wal,
+    forget_askers,
+    rewrite_ballots,
+    scrub_storage,
+)
 from survey.services.audit import record
 from survey.services.ballots import COMMENT_ITEM
 from survey.services.codes import lock_session
@@ -168,8 +174,6 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
     del boxes
     ballots = rewrite_ballots(session, opened)
     count = len(ballots)
-    from survey.services.inquiries import forget_askers  # inquiries builds on sessions
-
     forget_askers(session)
     # Sealed from the batch in memory: the same ballots, without reading them back.
     groups = {group.id: group.name for group in session.groups}
