@@ -119,9 +119,13 @@ def finish_close(session_id: int, actor_id: int | None = None) -> int:
         for step in STEPS:
             if not _at(session_id, step):
                 continue
-            {STEP_OPEN: _open_seals, STEP_KEY: _destroy_key, STEP_SCRUB: _scrub}[step](
-                session_id, actor_id
-            )
+            try:
+                {STEP_OPEN: _open_seals, STEP_KEY: _destroy_key, STEP_SCRUB: _scrub}[step](
+                    session_id, actor_id
+                )
+            except Exception:
+                db.session.rollback()  # the step's transaction is void; the next run redoes it
+                raise
         status = close_status(session_id)
         if status.state != SessionState.CLOSED:
             raise ServiceError(f"测评当前状态为{status.state.label}，无法完成结束。")
