@@ -163,18 +163,32 @@ def export_command(session_id: int, kind: str, out: str) -> None:
 
 @click.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def verify_command(file: str) -> None:
-    """Check an exported archive (JSON, or ZIP with archive.json) against its seal and recount."""
-    from survey.services.archive import verify_upload
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="另外信任的签名公钥（PEM，由 survey keys --export 导出），可重复",
+)
+@with_appcontext
+def verify_command(file: str, keys: tuple[str, ...]) -> None:
+    """Verify an archive (ZIP, archive.json or a signed sheet PDF): signatures, recount, files."""
+    from survey.services.archive import instance_trust, verify_upload
 
-    ok, message = verify_upload(Path(file).read_bytes())
-    click.echo(message)
-    if not ok:
+    try:
+        trust = instance_trust([Path(k).read_bytes() for k in keys])
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    verdict = verify_upload(Path(file).read_bytes(), trust)
+    click.echo(verdict.text)
+    db.session.rollback()  # a read-only check: hold no transaction (SQLite's write lock)
+    if not verdict.ok:
         raise SystemExit(1)
 
 
 def register_commands(app) -> None:
     """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
+    from survey.cli_keys import keys_command
     from survey.cli_ops import OPS_COMMANDS
     from survey.cli_score import score
 
@@ -186,6 +200,7 @@ def register_commands(app) -> None:
         score,
         export_command,
         verify_command,
+        keys_command,
         *OPS_COMMANDS,
     )
     for command in commands:

@@ -1,5 +1,6 @@
 """The figures every report prints, as exact text: one place, so XLSX and PDF never disagree."""
 
+from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 from survey.domain.numbers import format_decimal, format_fixed, format_percent, format_ratio
@@ -8,7 +9,10 @@ from survey.domain.tally import MIN_GROUP_SIZE_FLOOR
 from survey.services.results import SessionResults, SubjectResult
 
 NO_VALID_VOTES = "无有效票"
-VERIFY_HINT = "可用 survey verify 校验归档文件"
+VERIFY_HINT = "可用 survey verify 或平台“归档校验”页校验归档文件"
+NOT_SIGNED_OFF = "未签发（考核组签发后生成）"
+# China has no daylight saving time, so a fixed offset is exact.
+BEIJING = timezone(timedelta(hours=8))
 
 
 def decimal_text(value: Fraction | int | None) -> str:
@@ -112,3 +116,36 @@ def hidden_groups_note(results: SessionResults) -> str:
 def seal_text(results: SessionResults) -> str:
     """Return the seal, or say that the session is not sealed yet."""
     return results.seal or "未封存（测评尚未结束）"
+
+
+def beijing_text(moment: datetime | None) -> str:
+    """Return a stored time as "2026年11月29日 19:05:03（北京时间）", or — when there is none."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    local = moment.astimezone(BEIJING)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
+
+
+def result_seal_text(results: SessionResults) -> str:
+    return results.result_seal or NOT_SIGNED_OFF
+
+
+def fingerprint_text(results: SessionResults) -> str:
+    return results.key_fingerprint or "—"
+
+
+def attest_pairs(results: SessionResults) -> list[tuple[str, str]]:
+    """The times, both seals and the key fingerprint, as every report prints them."""
+    session = results.session
+    signer = session.signed_off_by or "—"
+    return [
+        ("结束时间", beijing_text(session.closed_at)),
+        ("签发时间", beijing_text(session.signed_off_at)),
+        ("签发人", signer),
+        ("生成时间", beijing_text(results.generated_at)),
+        ("结束封存码", seal_text(results)),
+        ("结果封存码", result_seal_text(results)),
+        ("签名公钥指纹", fingerprint_text(results)),
+    ]

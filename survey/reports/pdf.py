@@ -21,12 +21,14 @@ from fontTools import subset, ttLib
 from fpdf import FPDF, FontFace
 from fpdf.enums import WrapMode
 
+from survey.domain.attest import pdf_placeholder
 from survey.domain.bands import BoundUnit
 from survey.domain.roles import SubjectRole
 from survey.reports import figures
 from survey.reports.charts import distribution_chart, rates_chart
 from survey.reports.figures import (
     VERIFY_HINT,
+    attest_pairs,
     average_text,
     date_text,
     decimal_text,
@@ -39,7 +41,6 @@ from survey.reports.figures import (
     rate_text,
     role_label,
     scored_rows,
-    seal_text,
     table_of,
 )
 from survey.reports.fonts import CJK_COLLECTION_INDEX, CJK_FAMILY, add_cjk_font, cjk_font_path
@@ -53,6 +54,42 @@ GREY = (110, 110, 110)
 HEAD_FILL = (228, 233, 238)
 SIGN_LINE = "________________"
 HEADING_SPACE = 14.0
+QR_PREFIX = "SURVEY"
+
+
+def footer_seal_line(results: SessionResults) -> str:
+    """The footer's short form of both seals and the fingerprint; the full ones are in the body."""
+    close = results.seal[:16] if results.seal else "未封存"
+    result = results.result_seal[:16] if results.result_seal else "未签发"
+    short = " ".join((results.key_fingerprint or "—").split()[:4])
+    return f"结束封存码 {close}…　结果封存码 {result}…　公钥指纹 {short}…"
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code a phone can read, as a PNG without alpha (PDF/A forbids transparency)."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=4)
+    code.add_data(text)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image(fill_color="black", back_color="white").convert("L").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def qr_text(results: SessionResults, subject: str | None = None) -> str:
+    """What the QR code says: session, subject, both seals and the key fingerprint."""
+    parts = [
+        QR_PREFIX,
+        f"session={results.session.id}",
+        *([f"subject={subject}"] if subject is not None else []),
+        f"close_seal={results.seal or ''}",
+        f"result_seal={results.result_seal or ''}",
+        f"key={(results.key_fingerprint or '').replace(' ', '')}",
+    ]
+    return ";".join(parts)
+
+
 _SVG_SIZE = re.compile(r'<svg[^>]*\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
 
 
@@ -71,13 +108,15 @@ class ResultDocument(FPDF):
             # slowest step, and needless, since the PDF's FontBBox is read from the font header.
             if hasattr(loaded, "ttfont"):
                 loaded.ttfont.recalcBBoxes = False
-        self.seal_line = f"封存码 {seal_text(results)}"
+        self.seal_line = footer_seal_line(results)
         self.set_margins(MARGIN, TOP, MARGIN)
         self.set_auto_page_break(True, margin=BOTTOM)
         self.set_title(title)
         self.set_subject(results.session.title)
         self.set_creator("民主测评平台")
         self.set_lang("zh-CN")
+        # The slot services/exports.py writes the signed statement into (domain/attest.py).
+        self.set_keywords(pdf_placeholder())
         self.alias_nb_pages()
 
     def footer(self) -> None:
@@ -193,6 +232,56 @@ class ResultDocument(FPDF):
         self.set_font(self.family, size=10.5)
         for line in lines:
             self.cell(w=0, h=10, text=line, new_x="LMARGIN", new_y="NEXT")
+
+    def attest_block(self, results: SessionResults, qr_text: str | None = None) -> None:
+        """Print times, both seals and the key fingerprint; with a QR code of them if asked."""
+        size = 32.0
+        if self.will_page_break(size + 8):
+            self.add_page()
+        top = self.get_y()
+        self.set_font(self.family, size=8.5)
+        width = self.epw - (size + 4 if qr_text else 0)
+        with self.table(
+            width=width,
+            align="LEFT",
+            col_widths=(22, width - 22),
+            first_row_as_headings=False,
+            text_align=("LEFT", "LEFT"),
+            line_height=4.4,
+            wrapmode=WrapMode.CHAR,
+            padding=(0.8, 1.2),
+        ) as table:
+            for label, value in attest_pairs(results):
+                row = table.row()
+                row.cell(label, style=FontFace(fill_color=HEAD_FILL))
+                row.cell(value)
+        bottom = self.get_y()
+        if qr_text:
+            image = qr_png(qr_text)
+            self.image(io.BytesIO(image), x=self.l_margin + self.epw - size, y=top, w=size)
+            self.set_y(max(bottom, top + size))
+        self.ln(1)
+
+    def stamp_area(self, lines: list[str]) -> None:
+        """Signature lines beside a square left blank for the official seal (公章)."""
+        box = 40.0
+        if self.will_page_break(max(box, 10 * len(lines)) + 10):
+            self.add_page()
+        self.ln(6)
+        top = self.get_y()
+        self.set_font(self.family, size=10.5)
+        for line in lines:
+            self.cell(w=self.epw - box - 6, h=10, text=line, new_x="LMARGIN", new_y="NEXT")
+        x = self.l_margin + self.epw - box
+        self.set_draw_color(*GREY)
+        self.rect(x, top, box, box)
+        self.set_xy(x, top + box / 2 - 3)
+        self.set_text_color(*GREY)
+        self.set_font(self.family, size=9)
+        self.cell(w=box, h=6, text="（盖章）", align="C")
+        self.set_text_color(*INK)
+        self.set_draw_color(0, 0, 0)
+        self.set_xy(self.l_margin, max(self.get_y(), top + box) + 2)
 
     def glyphs_missing(self) -> bool:
         """Tell whether some character had no glyph in the font (if fpdf2 cannot say: yes)."""
@@ -329,15 +418,17 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     pdf.heading(f"{next(number)}、计分规则")
     _rules_section(pdf, results)
 
-    pdf.heading(f"{next(number)}、封存与校验")
-    pdf.facts([("封存码", seal_text(results)), ("校验", VERIFY_HINT)])
+    pdf.heading(f"{next(number)}、封存、签发与校验")
+    pdf.attest_block(results, qr_text(results))
     pdf.paragraph(
-        "封存码是测评结束时对全部选票（无记名、随机顺序）、测评表、规则集和测评信息计算的 "
-        "SHA-256 摘要；任何一票或一条规则被改动，封存码都会不同。",
+        "结束封存码是测评结束时对全部选票（无记名、随机顺序）、测评表、规则集和测评信息计算的 "
+        "SHA-256 摘要；结果封存码是考核组签发时对本报告所列全部数字、时间和结束封存码计算的摘要。"
+        "两者均由本平台的 Ed25519 签名密钥签名，公钥随归档文件一并提供，其指纹如上。"
+        f"{VERIFY_HINT}。",
         size=8.5,
         colour=GREY,
     )
-    pdf.signatures([f"考核组成员：{SIGN_LINE * 2}", f"监票人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
+    pdf.stamp_area([f"考核组成员：{SIGN_LINE * 2}", f"监票人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
     return pdf
 
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -21,7 +22,6 @@ from survey.reports.archive import (
     ARCHIVE_JSON_NAME,
     REPORT_NAME,
     WORKBOOK_NAME,
-    archive_zip,
     feedback_sheet,
     subject_sheet,
 )
@@ -35,6 +35,8 @@ from survey.reports.xlsx import (
     tally_workbook,
 )
 from survey.services.codes import issue_codes
+from survey.services.archive import MANIFEST_NAME, MANIFEST_SIGNATURE_NAME, PUBLIC_KEY_NAME
+from survey.services.exports import archive_zip
 from survey.services.results import compute_results, set_team_parts
 from survey.services.sessions import close_session, open_session
 from tests.conftest import requirement_missing
@@ -324,8 +326,7 @@ def test_subject_sheet_is_one_page_with_the_seal(results):
 
 
 def test_archive_zip_holds_every_sheet_the_report_the_workbook_and_the_archive(results):
-    archive = b'{"seal": "test"}'
-    with zipfile.ZipFile(io.BytesIO(archive_zip(results, archive))) as bundle:
+    with zipfile.ZipFile(io.BytesIO(archive_zip(results))) as bundle:
         names = bundle.namelist()
         sheets = [name for name in names if name.endswith("-廉政档案.pdf")]
         assert sheets[:3] == ["01-县委领导班子-廉政档案.pdf", "02-张明-廉政档案.pdf",
@@ -333,9 +334,16 @@ def test_archive_zip_holds_every_sheet_the_report_the_workbook_and_the_archive(r
         assert len(sheets) == len(results.subjects)
         assert all("/" not in name and '"' not in name for name in names)
         assert sorted(set(names) - set(sheets)) == sorted(
-            [REPORT_NAME, WORKBOOK_NAME, ARCHIVE_JSON_NAME]
+            [
+                REPORT_NAME,
+                WORKBOOK_NAME,
+                ARCHIVE_JSON_NAME,
+                PUBLIC_KEY_NAME,
+                MANIFEST_NAME,
+                MANIFEST_SIGNATURE_NAME,
+            ]
         )
-        assert bundle.read(ARCHIVE_JSON_NAME) == archive
+        assert json.loads(bundle.read(ARCHIVE_JSON_NAME))["seal"] == results.seal
         for number, name in enumerate(sheets):
             data = bundle.read(name)
             assert len(PdfReader(io.BytesIO(data)).pages) == 1
