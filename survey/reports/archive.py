@@ -78,7 +78,7 @@ def _sheet_document(
         ("规则集", ruleset.label),
         ("规则集 SHA-256", ruleset.sha256),
     ]
-    pdf.facts(pairs)
+    pdf.facts(pairs, size=8.5)
     pdf.paragraph(
         "较好以上率 =（好 + 较好）÷ 有效票，按精确分数对照分档；括号内为票数。",
         size=8,

@@ -59,10 +59,10 @@ QR_PREFIX = "SURVEY"
 
 def footer_seal_line(results: SessionResults) -> str:
     """The footer's short form of both seals and the fingerprint; the full ones are in the body."""
-    close = results.seal[:16] if results.seal else "未封存"
-    result = results.result_seal[:16] if results.result_seal else "未签发"
-    short = " ".join((results.key_fingerprint or "—").split()[:4])
-    return f"结束封存码 {close}…　结果封存码 {result}…　公钥指纹 {short}…"
+    close = f"{results.seal[:16]}…" if results.seal else "未封存"
+    result = f"{results.result_seal[:16]}…" if results.result_seal else "未签发"
+    short = " ".join((results.key_fingerprint or "").split()[:4])
+    return f"结束封存码 {close}　结果封存码 {result}　公钥指纹 {short or '—'}…"
 
 
 def qr_png(text: str) -> bytes:
@@ -235,7 +235,7 @@ class ResultDocument(FPDF):
 
     def attest_block(self, results: SessionResults, qr_text: str | None = None) -> None:
         """Print times, both seals and the key fingerprint; with a QR code of them if asked."""
-        size = 32.0
+        size = 30.0
         if self.will_page_break(size + 8):
             self.add_page()
         top = self.get_y()
@@ -264,14 +264,14 @@ class ResultDocument(FPDF):
 
     def stamp_area(self, lines: list[str]) -> None:
         """Signature lines beside a square left blank for the official seal (公章)."""
-        box = 40.0
-        if self.will_page_break(max(box, 10 * len(lines)) + 10):
+        box = 32.0
+        if self.will_page_break(max(box, 9 * len(lines)) + 6):
             self.add_page()
-        self.ln(6)
+        self.ln(3)
         top = self.get_y()
         self.set_font(self.family, size=10.5)
         for line in lines:
-            self.cell(w=self.epw - box - 6, h=10, text=line, new_x="LMARGIN", new_y="NEXT")
+            self.cell(w=self.epw - box - 6, h=9, text=line, new_x="LMARGIN", new_y="NEXT")
         x = self.l_margin + self.epw - box
         self.set_draw_color(*GREY)
         self.rect(x, top, box, box)

@@ -40,6 +40,16 @@ MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 MAX_MEMBERS = 2000
 
 
+def _exact_text(value) -> str | None:
+    """A terminating decimal as "86.5"; an average like 260/3 as its exact fraction."""
+    if value is None:
+        return None
+    try:
+        return format_decimal(value)
+    except ValueError:
+        return f"{value.numerator}/{value.denominator}"
+
+
 def tally_json(results) -> list[dict]:
     """Return every subject's counts per item, pooled over the rater groups."""
     return [
@@ -49,7 +59,7 @@ def tally_json(results) -> list[dict]:
                 key: {"options": dict(sorted(counts.options.items())), "abstain": counts.abstain}
                 for key, counts in row.items.items()
             },
-            "score_total": None if row.score_total is None else format_decimal(row.score_total),
+            "score_total": _exact_text(row.score_total),
             "grade": row.grade,
             "band": row.band,
         }

@@ -258,7 +258,9 @@ def test_report_pdf_says_what_the_tally_says(results):
         assert figure in text
     assert results.ruleset.sha256 in text
     pages = len(PdfReader(io.BytesIO(data)).pages)
-    assert text.count(results.seal) >= pages  # in every footer, and in the seal section
+    # The short form in every footer, the whole seal and the key's fingerprint in the body.
+    assert text.count(results.seal[:16]) >= pages + 1 and results.seal in text
+    assert results.key_fingerprint.replace(" ", "") in text
     assert f"第1页共{pages}页" in text
     assert "监票人" in text and "考核组成员" in text
     assert "超过满分" in text
