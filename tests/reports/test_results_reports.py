@@ -34,8 +34,8 @@ from survey.reports.xlsx import (
     SUMMARY_SHEET,
     tally_workbook,
 )
-from survey.services.codes import issue_codes
 from survey.services.archive import MANIFEST_NAME, MANIFEST_SIGNATURE_NAME, PUBLIC_KEY_NAME
+from survey.services.codes import issue_codes
 from survey.services.exports import archive_zip
 from survey.services.results import compute_results, set_team_parts
 from survey.services.sessions import close_session, open_session
