@@ -43,7 +43,14 @@ from survey.reports.figures import (
     scored_rows,
     table_of,
 )
-from survey.reports.fonts import CJK_COLLECTION_INDEX, CJK_FAMILY, add_cjk_font, cjk_font_path
+from survey.reports.fonts import (
+    CJK_COLLECTION_INDEX,
+    CJK_FAMILY,
+    add_cjk_font,
+    add_fallback_fonts,
+    cjk_font_path,
+    stand_in,
+)
 from survey.services.results import SessionResults, SubjectResult
 
 MARGIN = 18.0
@@ -103,6 +110,9 @@ class ResultDocument(FPDF):
         else:
             self.add_font(CJK_FAMILY, style="", fname=str(font))
             self.family = CJK_FAMILY
+        # Characters Noto lacks (CJK Extension B and beyond) come from a fallback font.
+        # Any character no font has at all is printed as its code point, never dropped.
+        self._lacking = add_fallback_fonts(self, session_texts(results))
         for loaded in self.fonts.values():
             # Skip recomputing every kept glyph's bounding box when the subset is saved: the
             # slowest step, and needless, since the PDF's FontBBox is read from the font header.
@@ -118,6 +128,11 @@ class ResultDocument(FPDF):
         # The slot services/exports.py writes the signed statement into (domain/attest.py).
         self.set_keywords(pdf_placeholder())
         self.alias_nb_pages()
+
+    def normalize_text(self, text: str) -> str:
+        if self._lacking and any(char in self._lacking for char in text):
+            text = "".join(stand_in(c) if c in self._lacking else c for c in text)
+        return super().normalize_text(text)
 
     def footer(self) -> None:
         self.set_y(-BOTTOM + 6)
@@ -322,6 +337,18 @@ class FontCut:
 
 
 TEMPLATE_MODULES = ("pdf", "archive", "figures")
+
+
+def session_texts(results) -> list[str]:
+    """The texts of a session a document may print: names, posts, titles, groups, comments."""
+    session = getattr(results, "session", None)
+    texts = [getattr(session, "title", ""), getattr(session, "unit", "") or ""]
+    for row in getattr(results, "subjects", []):
+        texts += [row.spec.name, row.spec.post or "", *row.comments]
+    texts += [*getattr(results, "overall_comments", [])]
+    tally = getattr(results, "tally", None)
+    texts += [group.name for group in getattr(tally, "groups", [])]
+    return texts
 
 
 def alphabet(results: SessionResults) -> set[str]:
