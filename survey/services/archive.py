@@ -138,9 +138,12 @@ class Trust:
 
     fingerprints: set[str]
     instance_fingerprint: str | None = None
+    # Compare with the seals recorded here (the CLI and signed-in staff; not anonymous visitors,
+    # to whom the open /verify page reveals nothing about this instance's sessions).
+    compare_records: bool = True
 
 
-def instance_trust(extra_keys: list[bytes] = ()) -> Trust:
+def instance_trust(extra_keys: list[bytes] = (), *, compare_records: bool = True) -> Trust:
     """Trust this instance's key and any public keys the archivist supplies."""
     from survey.services.signing import instance_fingerprint
 
@@ -151,7 +154,7 @@ def instance_trust(extra_keys: list[bytes] = ()) -> Trust:
             found.add(fingerprint(pem))
         except ValueError:
             raise ServiceError("提供的公钥文件不是 Ed25519 公钥（PEM）。") from None
-    return Trust(found, own)
+    return Trust(found, own, compare_records)
 
 
 def verify_upload(data: bytes, trust: Trust | None = None) -> Verdict:
@@ -304,6 +307,9 @@ def _compare_with_instance(session_id, attest, pem, trust: Trust, verdict: Verdi
     """When this instance signed the archive, compare with the seals it recorded."""
     if pem is None or fingerprint(pem) != trust.instance_fingerprint:
         return
+    if not trust.compare_records:
+        verdict.held("未与本平台登记的封存码比对（登录后校验会比对）")
+        return
     from survey.extensions import db
     from survey.models import EvalSession
 
@@ -314,12 +320,12 @@ def _compare_with_instance(session_id, attest, pem, trust: Trust, verdict: Verdi
         verdict.held(f"本平台已无编号 {session_id} 的测评记录，未与登记的封存码比对")
         return
     if session.seal != attest.get("close_seal"):
-        verdict.fail(f"与本平台结束时登记的封存码 {session.seal} 不符。")
+        verdict.fail("与本平台结束时登记的封存码不符。")
     else:
         verdict.held("与本平台结束时登记的封存码一致")
     if session.result_seal is not None:
         if session.result_seal != attest.get("result_seal"):
-            verdict.fail(f"与本平台签发时登记的结果封存码 {session.result_seal} 不符。")
+            verdict.fail("与本平台签发时登记的结果封存码不符。")
         else:
             verdict.held("与本平台签发时登记的结果封存码一致")
 

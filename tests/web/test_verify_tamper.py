@@ -267,7 +267,7 @@ def test_every_kind_of_change_is_caught(signed, runner, tmp_path):
     session.result_seal = "0" * 64
     db.session.commit()
     code, verdict, output = run_verify(runner, tmp_path, data)
-    assert code == 1 and f"与本平台签发时登记的结果封存码 {'0' * 64} 不符" in output
+    assert code == 1 and "与本平台签发时登记的结果封存码不符" in output
 
 
 def test_a_sheet_verifies_on_its_own_and_carries_a_readable_qr(client, signed, runner, tmp_path):

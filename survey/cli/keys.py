@@ -7,7 +7,8 @@ the archives, and checks that the fingerprint printed on the papers is this one.
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
+
+from survey.cli.boundary import one_transaction
 
 
 @click.command("keys")
@@ -18,7 +19,7 @@ from flask.cli import with_appcontext
     default=None,
     help="把公钥（PEM）写入此文件；写 - 输出到屏幕",
 )
-@with_appcontext
+@one_transaction
 def keys_command(export_to: str | None) -> None:
     """Show the signing key's fingerprint; export the public key (PEM)."""
     from survey.services.signing import instance_fingerprint, key_path, public_pem
