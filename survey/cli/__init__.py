@@ -14,6 +14,7 @@ def register_commands(app) -> None:
     )
     from survey.cli.keys import keys_command
     from survey.cli.score import score
+    from survey.cli.signoff import sign_off_command
 
     commands = (
         run_command,
@@ -24,6 +25,7 @@ def register_commands(app) -> None:
         export_command,
         verify_command,
         keys_command,
+        sign_off_command,
         *OPS_COMMANDS,
     )
     for command in commands:

@@ -55,8 +55,22 @@ def parts_outstanding(results: SessionResults) -> bool:
     return bool(results.ruleset.team_parts is not None and has_team and not results.team_parts)
 
 
-def sign_off(session: EvalSession, actor: User, *, waive_parts: bool = False) -> str:
-    """Seal and sign every figure of a closed session; return the result seal."""
+def sign_off(
+    session: EvalSession,
+    actor: User | None,
+    *,
+    waive_parts: bool = False,
+    signer: str | None = None,
+) -> str:
+    """Seal and sign every figure of a closed session; return the result seal.
+
+    The signer is the signed-in assessor (actor), or a name given on the command line.
+    """
+    name = (signer or "").strip() or (actor and (actor.display_name or actor.username)) or ""
+    if not name:
+        raise ServiceError("请填写签发人。")
+    if len(name) > 200:
+        raise ServiceError("签发人不能超过 200 个字符。")
     require_closed(session)
     if session.signed_off_at is not None:
         raise ServiceError("该测评结果已由考核组签发，不能重复签发。")
@@ -67,7 +81,7 @@ def sign_off(session: EvalSession, actor: User, *, waive_parts: bool = False) ->
         raise ServiceError("请先录入领导班子其他考核部分得分，或勾选“其他考核部分不适用”后再签发。")
     # Whole seconds: the time is printed, sealed and compared after a database round trip.
     session.signed_off_at = datetime.now(UTC).replace(microsecond=0)
-    session.signed_off_by = actor.display_name or actor.username
+    session.signed_off_by = name
     session.team_parts_waived = bool(waive_parts and not results.team_parts)
     seal = result_seal_of(result_document_of(results))
     session.result_seal = seal
