@@ -73,9 +73,7 @@ def main() -> None:
             lambda: signed_sheet(results, results.subjects[1]), args.runs
         )
         timings["archive JSON"], archive = median_time(lambda: archive_bytes(results), args.runs)
-        timings["archive ZIP"], bundle = median_time(
-            lambda: archive_zip(results), args.runs
-        )
+        timings["archive ZIP"], bundle = median_time(lambda: archive_zip(results), args.runs)
         timings["verify the ZIP"], verdict = median_time(lambda: verify_upload(bundle), args.runs)
         assert verdict.ok, verdict.text
         for name, value in timings.items():

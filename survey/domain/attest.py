@@ -51,8 +51,16 @@ def _counts(counts) -> dict | None:
     }
 
 
-def result_figures(evaluation: Evaluation) -> dict:
-    """Return every figure the reports print, as exact text, from an evaluation."""
+def blank_ballots(ratings: list) -> int:
+    """Count the ballots that rate nothing at all (弃权票), from each ballot's ratings."""
+    return sum(1 for rated in ratings if not rated)
+
+
+def result_figures(evaluation: Evaluation, blank: int = 0) -> dict:
+    """Return every figure the reports print, as exact text, from an evaluation.
+
+    blank is the number of ballots that rate nothing (blank_ballots), printed as 弃权.
+    """
     tally = evaluation.tally
     received = tally.received_by_group
     subjects = []
@@ -87,6 +95,7 @@ def result_figures(evaluation: Evaluation) -> dict:
     return {
         "expected": tally.expected,
         "received": tally.received,
+        "blank_ballots": blank,
         "groups_shown": [{"name": n, "received": received[n]} for n in evaluation.groups_shown],
         "groups_hidden": list(evaluation.groups_hidden),
         "subjects": subjects,

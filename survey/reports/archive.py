@@ -20,6 +20,7 @@ from survey.reports.figures import (
     rate_text,
     role_label,
     table_of,
+    turnout_pairs,
 )
 from survey.reports.pdf import (
     GREY,
@@ -57,7 +58,7 @@ def _sheet_document(
         ("职务", subject.spec.post or "—"),
         ("类别", role_label(subject)),
         *session_facts(results),
-        ("应到 / 收回", f"{results.expected} 人 / {results.received} 份"),
+        *turnout_pairs(results),
     ]
     counts = subject.counts
     if counts is not None:

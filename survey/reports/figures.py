@@ -1,5 +1,6 @@
 """The figures every report prints, as exact text: one place, so XLSX and PDF never disagree."""
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
@@ -149,3 +150,30 @@ def attest_pairs(results: SessionResults) -> list[tuple[str, str]]:
         ("结果封存码", result_seal_text(results)),
         ("签名公钥指纹", fingerprint_text(results)),
     ]
+
+
+def turnout_pairs(results: SessionResults) -> list[tuple[str, str]]:
+    """应到 / 实到 / 收回 and 有效 / 弃权 / 废票, as the reports print them.
+
+    实到 is counted by the forms handed in (attendance is not recorded separately); a form
+    that rates nothing is a 弃权 form; the electronic form accepts no invalid filling, so
+    there are no 废票.
+    """
+    blank = sum(1 for ballot in results.ballots if not ballot.ratings)
+    received = results.received
+    return [
+        ("应到 / 实到 / 收回", f"{results.expected} 人 / {received} 人 / {received} 份"),
+        ("有效 / 弃权 / 废票", f"{received - blank} 份 / {blank} 份 / 0 份"),
+    ]
+
+
+_HALF_AFTER_CHINESE = re.compile(r"(?<=[\u3400-\u9fff\uff09\u300b])\s*([:,;])\s*")
+_HALF_BEFORE_CHINESE = re.compile(r"\s*([:,;])\s*(?=[\u3400-\u9fff])")
+_FULL = {":": "：", ",": "，", ";": "；"}
+
+
+def chinese_punctuation(text: str) -> str:
+    """Full-width ：，； after a Chinese character ("主要负责人:个人" → "主要负责人：个人");
+    ASCII punctuation between digits or Latin letters ("1,000", "v1:2") stays."""
+    text = _HALF_AFTER_CHINESE.sub(lambda m: _FULL[m.group(1)], text)
+    return _HALF_BEFORE_CHINESE.sub(lambda m: _FULL[m.group(1)], text)

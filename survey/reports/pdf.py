@@ -30,6 +30,8 @@ from survey.reports.figures import (
     VERIFY_HINT,
     attest_pairs,
     average_text,
+    beijing_text,
+    chinese_punctuation,
     date_text,
     decimal_text,
     hidden_groups_note,
@@ -42,6 +44,7 @@ from survey.reports.figures import (
     role_label,
     scored_rows,
     table_of,
+    turnout_pairs,
 )
 from survey.reports.fonts import (
     CJK_COLLECTION_INDEX,
@@ -62,6 +65,8 @@ HEAD_FILL = (228, 233, 238)
 SIGN_LINE = "________________"
 HEADING_SPACE = 14.0
 QR_PREFIX = "SURVEY"
+# Characters a Chinese line never starts with (GB/T 15834 punctuation, closing brackets).
+NO_LINE_START = frozenset("，。；：、！？）》」』】〕…%,.;:!?)")
 
 
 def footer_seal_line(results: SessionResults) -> str:
@@ -148,10 +153,12 @@ class ResultDocument(FPDF):
         """Print wrapped text across the text width and return to the left margin."""
         # Back at the margin first: a zero-width cell makes fpdf2's CHAR wrapping loop forever.
         self.set_x(self.l_margin)
+        padding = 2 if border else 0
         self.multi_cell(
             w=self.epw,
             h=height,
-            text=text,
+            # fpdf2 keeps c_margin free on each side; a little slack for rounding.
+            text=self.wrap_chinese(text, self.epw - 2 * (padding + self.c_margin) - 0.3),
             align=align,
             border=border,
             padding=2 if border else 0,
@@ -159,6 +166,27 @@ class ResultDocument(FPDF):
             new_x="LMARGIN",
             new_y="NEXT",
         )
+
+    def wrap_chinese(self, text: str, width: float) -> str:
+        """Break lines as Chinese typesetting does: never start a line with ，。；：、 or a
+        closing bracket (the character before comes down with it)."""
+        lines = []
+        for paragraph in text.split("\n"):
+            line, used = "", 0.0
+            for char in paragraph:
+                wide = self.get_string_width(char)
+                if not line or used + wide <= width:
+                    line, used = line + char, used + wide
+                    continue
+                if char in NO_LINE_START and len(line) > 1:
+                    lines.append(line[:-1])
+                    line = line[-1] + char
+                else:
+                    lines.append(line)
+                    line = char
+                used = self.get_string_width(line)
+            lines.append(line)
+        return "\n".join(lines)
 
     def heading(self, text: str, size: float = 12.5) -> None:
         """Start a section: larger type and some air, never bold (the font has no bold)."""
@@ -191,7 +219,7 @@ class ResultDocument(FPDF):
         """Print label–value rows as a two-column table."""
         self.set_font(self.family, size=size)
         with self.table(
-            col_widths=(28, 146),
+            col_widths=(34, 140),
             first_row_as_headings=False,
             text_align=("LEFT", "LEFT"),
             line_height=size * 0.55,
@@ -407,10 +435,11 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     pdf.title_block(session.title, title)
 
     facts = session_facts(results) + [
-        ("应到", f"{results.expected} 人"),
-        ("收回", f"{results.received} 份"),
+        *turnout_pairs(results),
         ("参与率", results.participation_text),
         ("状态", session.state.label),
+        ("结束时间", beijing_text(session.closed_at)),
+        ("签发时间", beijing_text(session.signed_off_at)),
     ]
     if results.groups_shown:
         received = results.tally.received_by_group
@@ -420,7 +449,7 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     if results.groups_hidden:
         pdf.paragraph(hidden_groups_note(results), size=8.5, colour=GREY)
 
-    number = iter("一二三四五六七八")
+    number = iter("一二三四五六七八九十")
     pdf.heading(f"{next(number)}、测评结果")
     if results.questionnaire.scored:
         _scored_table(pdf, results)
@@ -437,6 +466,9 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
         if any(len(row.items) > 1 for row in results.subjects):
             pdf.heading(f"{next(number)}、分项评价")
             _item_rates_table(pdf, results)
+        if results.groups_shown:
+            pdf.heading(f"{next(number)}、分类别评价分布")
+            _groups_table(pdf, results)
         pdf.chart(f"{next(number)}、评价分布", distribution_chart(results))
         pdf.chart(f"{next(number)}、较好以上率与分档", rates_chart(results))
         pdf.heading(f"{next(number)}、领导班子得分")
@@ -463,9 +495,10 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
     options = option_labels(results)
     head = [
         "序号", "测评对象", "类别", "有效票", *(label for _, label in options), "弃权",
-        "较好以上率", "所在分档", "得分/扣分", "个人得分", "最终得分",
+        "较好以上率", "所在分档", "得分或\n扣分", "个人\n得分", "最终\n得分",
     ]  # fmt: skip
-    fixed = [7, 12, 10.5, *([9] * (len(options) + 1)), 17, 19, 12, 10, 10]
+    # Headers break between words (explicit \n), never inside one: widths fit the words.
+    fixed = [7, 12, 10.5, 9.6, *([9] * len(options)), 9, 17, 19, 10.5, 9.5, 9.5]
     widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
     rows = []
     for number, row in enumerate(results.subjects, start=1):
@@ -474,7 +507,7 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
         count_cells = (
             [str(counts.valid), *(str(counts.options[key]) for key, _ in options),
              str(counts.abstain)]
-            if counts else [""] * (len(options) + 2)
+            if counts else ["—"] * (len(options) + 2)
         )  # fmt: skip
         rate = rate_percent(row)
         if row.rate is not None:
@@ -482,11 +515,44 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
         rows.append(
             [
                 str(number), name, role_label(row), *count_cells, rate, _band_cell(row),
-                points_text(row), decimal_text(row.personal), decimal_text(row.final) or "—",
+                points_text(row) or "—", decimal_text(row.personal) or "—",
+                decimal_text(row.final) or "—",
             ]
         )  # fmt: skip
     align = ["CENTER", "LEFT", *["CENTER"] * (len(head) - 2)]
     pdf.grid(head, rows, widths, align=align)
+
+
+def _groups_table(pdf: ResultDocument, results: SessionResults) -> None:
+    """The rating distribution per rater group, only for the groups the small-group rule shows."""
+    options = option_labels(results)
+    rows = []
+    for group in results.groups_shown:
+        for row in scored_rows(results):
+            counts = row.by_group.get(group)
+            if counts is None:
+                continue
+            rate = counts.rate(results.questionnaire)
+            good = counts.good_or_better(results.questionnaire)
+            rate_cell = "—" if rate is None else f"{percent_text(rate)}\n{good}/{counts.valid}"
+            rows.append(
+                [
+                    group,
+                    row.spec.name,
+                    str(counts.valid),
+                    *(str(counts.options[key]) for key, _ in options),
+                    str(counts.abstain),
+                    rate_cell,
+                ]
+            )
+    fixed = [22, *([9] * (len(options) + 2)), 20]
+    labels = [label for _, label in options]
+    pdf.grid(
+        ["参评人员类别", "测评对象", "有效票", *labels, "弃权", "较好以上率"],
+        rows,
+        [fixed[0] + 14, pdf.epw - sum(fixed) - 14, *fixed[1:]],
+        align=["LEFT", "LEFT", *["CENTER"] * (len(options) + 3)],
+    )
 
 
 def _band_cell(row: SubjectResult) -> str:
@@ -648,7 +714,7 @@ def _rules_section(pdf: ResultDocument, results: SessionResults) -> None:
     shown = {line for table in tables for line in table.describe().splitlines()}
     rest = [line for line in ruleset.describe().splitlines()[2:] if line not in shown]
     if rest:
-        pdf.paragraph("\n".join(rest), size=8.5)
+        pdf.paragraph(chinese_punctuation("\n".join(rest)), size=8.5)
     rated = [row for row in results.subjects if row.band is not None]
     if rated:
         pdf.paragraph("各测评对象较好以上率所在分档：", size=9.5)

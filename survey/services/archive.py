@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from survey.domain.attest import (
+    blank_ballots,
     close_statement,
     pdf_digest,
     read_pdf_signature,
@@ -85,7 +86,7 @@ def archive_document(results: SessionResults) -> dict:
         "received": results.received,
         "expected": results.expected,
         "team_parts": {k: format_decimal(v) for k, v in results.team_parts.items()},
-        "figures": result_figures(results),
+        "figures": result_figures(results, blank_ballots([b.ratings for b in results.ballots])),
         "attestation": attestation(results),
         "sealed": sealed,
     }
@@ -245,7 +246,7 @@ def _recount(archive, sealed, attest, pem, close_seal, verdict: Verdict) -> None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         verdict.fail(f"无法按封存的选票和规则集重新计票：{error}")
         return
-    figures = result_figures(evaluation)
+    figures = result_figures(evaluation, blank_ballots([b["ratings"] for b in sealed["ballots"]]))
     session_id = sealed["session"].get("id")
     mismatches = _differences(archive, evaluation, figures)
     for reason in mismatches:

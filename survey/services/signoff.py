@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 
 from survey.domain.attest import (
+    blank_ballots,
     close_statement,
     result_document,
     result_figures,
@@ -44,9 +45,9 @@ def signoff_facts(session: EvalSession) -> dict:
 
 def result_document_of(results: SessionResults) -> dict:
     session = results.session
-    return result_document(
-        session.id, session.seal, signoff_facts(session), result_figures(results)
-    )
+    blank = blank_ballots([b.ratings for b in results.ballots])
+    figures = result_figures(results, blank)
+    return result_document(session.id, session.seal, signoff_facts(session), figures)
 
 
 def parts_outstanding(results: SessionResults) -> bool:

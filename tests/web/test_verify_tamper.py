@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from survey.domain.attest import (
+    blank_ballots,
     close_statement,
     manifest,
     pdf_digest,
@@ -110,7 +111,9 @@ def recount_with_parts(archive: dict, parts: dict[str, str]) -> None:
     evaluation = evaluate_sealed(archive["sealed"], parts)
     archive["results"] = [subject_json(row) for row in evaluation.subjects]
     archive["tally"] = tally_json(evaluation)
-    archive["figures"] = result_figures(evaluation)
+    archive["figures"] = result_figures(
+        evaluation, blank_ballots([b["ratings"] for b in archive["sealed"]["ballots"]])
+    )
     attest = archive["attestation"]
     attest["result_seal"] = result_seal_of(
         result_document(
