@@ -174,6 +174,13 @@ class EvalSession(db.Model):
     ballot_public_key: Mapped[str | None] = mapped_column(sa.String(64))
     # While CLOSING: the next step of the close still to do (survey/services/closing.py).
     close_step: Mapped[str | None] = mapped_column(sa.String(16))
+    # Sign-off by the assessment team (services/signoff.py): when, by whom, whether the team's
+    # other parts were declared not applicable, and the signed seal over every printed figure.
+    signed_off_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    signed_off_by: Mapped[str | None] = mapped_column(sa.String(200))
+    team_parts_waived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    result_seal: Mapped[str | None] = mapped_column(sa.String(64))
+    result_signature: Mapped[str | None] = mapped_column(sa.String(128))
 
     owner: Mapped[User] = relationship()
     subjects: Mapped[list["Subject"]] = relationship(

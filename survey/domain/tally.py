@@ -150,9 +150,13 @@ def shown_groups(received_by_group: Mapping[str, int], min_size: int) -> set[str
     is hidden with it (complementary suppression); no total is shown for the hidden ones.
     """
     min_size = max(min_size, MIN_GROUP_SIZE_FLOOR)
-    hidden = {name for name, n in received_by_group.items() if n < min_size}
+    # The merged group of an exported archive holds groups already hidden (and their
+    # complement): it stays hidden, and hides nothing more.
+    hidden = {
+        name for name, n in received_by_group.items() if n < min_size or name == MERGED_GROUP
+    }
     shown = set(received_by_group) - hidden
-    if len(hidden) == 1 and shown:
+    if len(hidden) == 1 and shown and MERGED_GROUP not in hidden:
         shown.remove(min(shown, key=lambda name: (received_by_group[name], name)))
     return shown
 

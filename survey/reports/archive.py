@@ -19,8 +19,8 @@ from survey.reports.figures import (
     points_text,
     rate_text,
     role_label,
-    seal_text,
     table_of,
+    turnout_pairs,
 )
 from survey.reports.pdf import (
     GREY,
@@ -28,10 +28,10 @@ from survey.reports.pdf import (
     FontCut,
     ResultDocument,
     alphabet,
+    qr_text,
     report_document,
     session_facts,
 )
-from survey.reports.xlsx import tally_workbook
 from survey.services.results import SessionResults, SubjectResult
 
 REPORT_NAME = "测评结果报告.pdf"
@@ -58,7 +58,7 @@ def _sheet_document(
         ("职务", subject.spec.post or "—"),
         ("类别", role_label(subject)),
         *session_facts(results),
-        ("应到 / 收回", f"{results.expected} 人 / {results.received} 份"),
+        *turnout_pairs(results),
     ]
     counts = subject.counts
     if counts is not None:
@@ -78,16 +78,21 @@ def _sheet_document(
     pairs += [
         ("规则集", ruleset.label),
         ("规则集 SHA-256", ruleset.sha256),
-        ("封存码", seal_text(results)),
-        ("校验", f"{VERIFY_HINT}（与本结果单一并归档的 archive.json）"),
     ]
-    pdf.facts(pairs)
+    pdf.facts(pairs, size=8.5)
     pdf.paragraph(
         "较好以上率 =（好 + 较好）÷ 有效票，按精确分数对照分档；括号内为票数。",
         size=8,
         colour=GREY,
     )
-    pdf.signatures([f"考核组：{SIGN_LINE}", f"归档人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
+    pdf.attest_block(results, qr_text(results, subject.spec.name))
+    pdf.paragraph(
+        "本结果单内嵌考核组签发时的数字签名，单独一份即可校验；"
+        f"{VERIFY_HINT}，二维码含两个封存码和签名公钥指纹。",
+        size=8,
+        colour=GREY,
+    )
+    pdf.stamp_area([f"考核组：{SIGN_LINE}", f"归档人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
     return pdf
 
 
@@ -171,19 +176,24 @@ def sheet_filename(number: int, subject: SubjectResult) -> str:
     return f"{number:02d}-{name[:40]}-廉政档案.pdf"
 
 
-def archive_zip(results: SessionResults, archive_json: bytes) -> bytes:
-    """Return a ZIP of every subject's result sheet, the report, the workbook and archive.json."""
-    stamp = _zip_time(results)
+def archive_documents(results: SessionResults) -> list[tuple[str, bytes, int | None]]:
+    """Return (file name, unsigned PDF, subject id or None) for every sheet and the report."""
     with FontCut(alphabet(results)) as cut:
         members = [
             (
                 sheet_filename(number, row),
                 cut.render(lambda font, row=row: _sheet_document(results, row, font)),
+                row.spec.id,
             )
             for number, row in enumerate(results.subjects, start=1)
         ]
-        members.append((REPORT_NAME, cut.render(lambda font: report_document(results, font))))
-    members += [(WORKBOOK_NAME, tally_workbook(results)), (ARCHIVE_JSON_NAME, archive_json)]
+        members.append((REPORT_NAME, cut.render(lambda font: report_document(results, font)), None))
+    return members
+
+
+def zip_bytes(results: SessionResults, members: list[tuple[str, bytes]]) -> bytes:
+    """Pack the members, dated at the close (Beijing time), in the order given."""
+    stamp = _zip_time(results)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, data in members:

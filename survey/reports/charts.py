@@ -26,7 +26,12 @@ from survey.reports.figures import (
     scored_rows,
     table_of,
 )
-from survey.reports.fonts import CJK_MATPLOTLIB_NAME, cjk_font_path
+from survey.reports.fonts import (
+    CJK_MATPLOTLIB_NAME,
+    FALLBACK_FONTS,
+    FALLBACK_MATPLOTLIB_NAMES,
+    cjk_font_path,
+)
 from survey.services.results import SessionResults
 
 ABSTAIN_LABEL = "弃权"
@@ -53,10 +58,18 @@ def _setup() -> None:
         if _ready:
             return
         font_manager.fontManager.addfont(str(cjk_font_path()))
+        fallbacks = []
+        for (_, path), name in zip(FALLBACK_FONTS, FALLBACK_MATPLOTLIB_NAMES, strict=True):
+            if path.exists():
+                # Extensions B–F (𠀀, 𬍤): matplotlib falls back glyph by glyph along the list.
+                font_manager.fontManager.addfont(str(path))
+                fallbacks.append(name)
         matplotlib.rcParams.update(
             {
-                "font.family": "sans-serif",
-                "font.sans-serif": [CJK_MATPLOTLIB_NAME, "DejaVu Sans"],
+                # Named families, not the generic "sans-serif": matplotlib falls back glyph by
+                # glyph only along a list of named families.
+                "font.family": [CJK_MATPLOTLIB_NAME, *fallbacks, "DejaVu Sans"],
+                "font.sans-serif": [CJK_MATPLOTLIB_NAME, *fallbacks, "DejaVu Sans"],
                 # Glyphs as paths: the SVG needs no font on the machine that opens it.
                 "svg.fonttype": "path",
                 # Fixed ids instead of random ones: the same results give the same bytes.

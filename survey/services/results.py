@@ -6,6 +6,7 @@ Reports (survey/reports) take a SessionResults and never query on their own.
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import sqlalchemy as sa
@@ -35,6 +36,14 @@ class SessionResults(Evaluation):
     session: EvalSession
     ballots: list[StoredBallot]  # in random order
     seal: str | None
+    # The instance signing key's fingerprint, printed on every report (services/signing.py).
+    key_fingerprint: str = ""
+    generated_at: datetime | None = None  # when the reports built from these results are made
+
+    @property
+    def result_seal(self) -> str | None:
+        """The seal over every printed figure, once the assessment team has signed off."""
+        return self.session.result_seal
 
     @property
     def received(self) -> int:
@@ -166,7 +175,16 @@ def compute_results(session: EvalSession) -> SessionResults:
         session.min_group_size,
         team_parts_of(session),
     )
-    return SessionResults(session=session, ballots=ballots, seal=session.seal, **vars(evaluation))
+    from survey.services.signing import instance_fingerprint
+
+    return SessionResults(
+        session=session,
+        ballots=ballots,
+        seal=session.seal,
+        key_fingerprint=instance_fingerprint(),
+        generated_at=datetime.now(UTC),
+        **vars(evaluation),
+    )
 
 
 def set_team_parts(session: EvalSession, values: dict[str, str], actor: User) -> TeamTotal | None:
@@ -174,6 +192,8 @@ def set_team_parts(session: EvalSession, values: dict[str, str], actor: User) ->
     ruleset = ruleset_for(session.rule_set_key, session.rule_set_version)
     if ruleset.team_parts is None:
         raise ServiceError("该测评使用的规则集没有领导班子其他考核部分。")
+    if session.signed_off_at is not None:
+        raise ServiceError("测评结果已由考核组签发，其他考核部分得分不能再修改。")
     parsed = {}
     for part in ruleset.team_parts.parts:
         if part.key == SURVEY_PART:

@@ -14,11 +14,12 @@ from survey.domain import get_shipped
 from survey.domain.questionnaire import shipped
 from survey.extensions import db
 from survey.models import EvalSession, MeetingType, RaterGroup, Subject, SubjectRole
-from survey.reports.archive import archive_zip, feedback_sheet
+from survey.reports.archive import feedback_sheet
 from survey.reports.charts import distribution_figure, png
 from survey.reports.pdf import session_report
 from survey.reports.xlsx import SUMMARY_SHEET, tally_workbook
 from survey.services.codes import issue_codes
+from survey.services.exports import archive_zip
 from survey.services.results import compute_results
 from survey.services.sessions import (
     DEFAULT_QUESTIONNAIRES,
@@ -97,8 +98,10 @@ def test_reports_of_every_meeting_type(client, make_user, meeting_type):
     else:
         assert "66.67%（4/6）" in text  # 总体评价 of each member
         assert "[60%,70%)" in text
-    with zipfile.ZipFile(io.BytesIO(archive_zip(results, b"{}"))) as bundle:
-        assert len(bundle.namelist()) == len(results.subjects) + 3
+    with zipfile.ZipFile(io.BytesIO(archive_zip(results))) as bundle:
+        # the sheets, the report, the workbook, archive.json, the public key, the manifest
+        # and its signature
+        assert len(bundle.namelist()) == len(results.subjects) + 6
     feedback = pdf_text(feedback_sheet(results, results.subjects[0]))
     if results.questionnaire.comment_per_subject:
         assert "共6条" in feedback and "第0条意见" in feedback
