@@ -75,10 +75,6 @@ def _as_json(result: SubjectResult) -> dict[str, object]:
     }
 
 
-def _percent(share: Fraction) -> str:
-    return f"{format_decimal(share * 100)}%"
-
-
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -143,14 +139,7 @@ def _as_text(results: list[SubjectResult], ruleset: RuleSet, team_other: Fractio
         lines.append(
             f"领导班子最终得分 = (民主测评得分 + 其他四项 {format_decimal(team_other)} 分)× {scale}"
         )
-        for role, share in (
-            (SubjectRole.PRINCIPAL, weights.principal),
-            (SubjectRole.MEMBER, weights.member),
-        ):
-            lines.append(
-                f"{role.label}最终得分 = 个人得分 × {_percent(share)}"
-                f" + 领导班子十分制得分 × {_percent(1 - share)}"
-            )
+        lines.extend(weights.formulas()[:2])
     lines.append("较好以上率 = (好 + 较好)÷ 有效票(弃权不计),按精确分数分档;")
     lines.append("百分比四舍五入到两位小数,仅供显示。")
     lines.append(f"规则集:{ruleset.label}")

@@ -52,6 +52,27 @@ class FinalWeights:
             return self.member
         raise ScoreInputError("领导班子没有个人得分权重")
 
+    def formula(self, role: SubjectRole, scale: str = "十分制") -> str:
+        """State a role's final in words; every principal (书记 and 县长 alike) gets the same."""
+        share = self.personal_share(role)
+        who = (
+            "每一位主要负责人(书记、县长等,人数不限)"
+            if role is SubjectRole.PRINCIPAL
+            else "每一位其他班子成员"
+        )
+        return (
+            f"{who}最终得分 = 个人得分 × {format_decimal(share * 100)}%"
+            f" + 领导班子{scale}得分 × {format_decimal((1 - share) * 100)}%"
+        )
+
+    def formulas(self, scale: str = "十分制") -> list[str]:
+        """Return the final of every role, principal first, then the team's rule."""
+        return [
+            self.formula(SubjectRole.PRINCIPAL, scale),
+            self.formula(SubjectRole.MEMBER, scale),
+            "领导班子不是个人:没有主要负责人的班子、只有班子成员的测评同样计分",
+        ]
+
 
 @dataclass(frozen=True)
 class TeamPart:
@@ -128,12 +149,7 @@ class RuleSet:
             if table is not None:
                 lines.append(table.describe())
         if self.final_weights is not None:
-            for role, share in (
-                (SubjectRole.PRINCIPAL, self.final_weights.principal),
-                (SubjectRole.MEMBER, self.final_weights.member),
-            ):
-                personal, team = format_decimal(share * 100), format_decimal((1 - share) * 100)
-                lines.append(f"{role.label}:个人 {personal}% + 领导班子 {team}%")
+            lines.extend(self.final_weights.formulas())
         if self.team_parts is not None:
             parts = "、".join(
                 f"{p.name} {format_decimal(p.maximum)}" for p in self.team_parts.parts

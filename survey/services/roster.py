@@ -28,7 +28,6 @@ HEADERS = {
     "order": ("排序", "序号", "顺序"),
 }
 REQUIRED = ("name", "kind")
-KIND_WORDS = {role.label: role for role in SubjectRole}
 KIND_HINT = "“领导班子”“主要负责人”或“班子成员”"
 
 
@@ -64,13 +63,16 @@ def _checked(data: SubjectInput) -> SubjectInput:
 
 
 def _refuse_second(session: EvalSession, kind: SubjectRole, subject: Subject | None) -> None:
-    """Keep one team and at most one principal per session."""
-    if kind == SubjectRole.MEMBER:
+    """Keep one team per session; principals are not limited.
+
+    Seed 002 scores "党政主要负责人" 50/50: a county's 党委、政府 team has two of them (the 书记
+    and the 县长), and a team may have none on the ballot.
+    """
+    if kind != SubjectRole.TEAM:
         return
     other = next((s for s in session.subjects if s.kind == kind and s is not subject), None)
     if other is not None:
-        rule = "只能有一个领导班子" if kind == SubjectRole.TEAM else "最多只能有一位主要负责人"
-        raise ServiceError(f"已有{kind.label}“{other.name}”，每次测评{rule}。")
+        raise ServiceError(f"已有{kind.label}“{other.name}”，每次测评只能有一个领导班子。")
 
 
 def add_subject(session: EvalSession, data: SubjectInput, actor: User | None) -> Subject:
@@ -208,14 +210,14 @@ def import_roster(
     rows = parse_roster(filename, data)
     errors = []
     existing = [] if replace else list(session.subjects)
-    for kind in (SubjectRole.TEAM, SubjectRole.PRINCIPAL):
-        mine = [r for r in rows if r.subject.kind == kind]
-        theirs = [s for s in existing if s.kind == kind]
-        if mine and theirs:
-            errors.append(
-                f"第{mine[0].row}行：已有{kind.label}“{theirs[0].name}”，"
-                f"不能再导入{kind.label}；如要用名单替换现有测评对象，请勾选“替换现有测评对象”"
-            )
+    kind = SubjectRole.TEAM
+    mine = [r for r in rows if r.subject.kind == kind]
+    theirs = [s for s in existing if s.kind == kind]
+    if mine and theirs:
+        errors.append(
+            f"第{mine[0].row}行：已有{kind.label}“{theirs[0].name}”，"
+            f"不能再导入{kind.label}；如要用名单替换现有测评对象，请勾选“替换现有测评对象”"
+        )
     if errors:
         raise RosterError(errors)
     if replace:
@@ -274,7 +276,7 @@ def parse_roster(filename: str, data: bytes) -> list[RosterRow]:
             problems.append("姓名超过100字")
         if len(post) > 200:
             problems.append("职务超过200字")
-        kind = KIND_WORDS.get(kind_text)
+        kind = _kind(kind_text)
         if not kind_text:
             problems.append(f"类别为空，应填写{KIND_HINT}")
         elif kind is None:
@@ -292,13 +294,10 @@ def parse_roster(filename: str, data: bytes) -> list[RosterRow]:
             continue
         seen[(name, post)] = number
         rows.append(RosterRow(number, SubjectInput(name, post, kind), order))
-    for kind, rule in (
-        (SubjectRole.TEAM, "只能有一个领导班子"),
-        (SubjectRole.PRINCIPAL, "最多只能有一位主要负责人"),
-    ):
-        numbers = [f"第{r.row}行" for r in rows if r.subject.kind == kind]
-        if len(numbers) > 1:
-            errors.append(f"{'、'.join(numbers)}：类别都是“{kind.label}”，每次测评{rule}")
+    # Only the team is unique: any number of 主要负责人 (书记 and 县长 alike) may be listed.
+    numbers = [f"第{r.row}行" for r in rows if r.subject.kind == SubjectRole.TEAM]
+    if len(numbers) > 1:
+        errors.append(f"{'、'.join(numbers)}：类别都是“领导班子”，每次测评只能有一个领导班子")
     if errors:
         raise RosterError(errors)
     if not rows:
@@ -378,6 +377,14 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
         ]
     except csv.Error as exc:
         raise RosterError([f"CSV 文件格式有误：{exc}"]) from None
+
+
+def _kind(text: str) -> SubjectRole | None:
+    """Read a 类别 cell with the same words `survey score` accepts (e.g. 其他班子成员)."""
+    try:
+        return SubjectRole.from_label(text) if text else None
+    except ValueError:
+        return None
 
 
 def _text(value) -> str:

@@ -88,7 +88,7 @@ COUNTIES = [
         "甲县",
         "500000",
         (20, 0),
-        [("周明", "县委书记", SubjectRole.PRINCIPAL), ("吴刚", "县长", SubjectRole.MEMBER)],
+        [("周明", "县委书记", SubjectRole.PRINCIPAL), ("吴刚", "县长", SubjectRole.PRINCIPAL)],
         {
             "case_work_score": "95",  # tied first with 乙县
             "petitions": "100",  # 2.0 per 10,000: lowest
@@ -101,7 +101,7 @@ COUNTIES = [
         "乙县",
         "600000",
         (19, 1),  # 95% exactly: still the 20-point band
-        [("郑华", "县委书记", SubjectRole.PRINCIPAL), ("王敏", "县长", SubjectRole.MEMBER)],
+        [("郑华", "县委书记", SubjectRole.PRINCIPAL), ("王敏", "县长", SubjectRole.PRINCIPAL)],
         {
             "case_work_score": "95",
             "petitions": "132",  # 2.2 per 10,000: second
@@ -115,7 +115,7 @@ COUNTIES = [
         "丙县",
         "400000",
         (18, 2),  # 90%: 18 points
-        [("冯杰", "县委书记", SubjectRole.PRINCIPAL), ("陈丽", "县长", SubjectRole.MEMBER)],
+        [("冯杰", "县委书记", SubjectRole.PRINCIPAL), ("陈丽", "县长", SubjectRole.PRINCIPAL)],
         {
             "case_work_score": "80",  # third: places 1, 1, 3
             "petitions": "120",
@@ -247,7 +247,8 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
     finals = {row.spec.name: row.final for row in results.subjects}
     assert results.team_total.total == 95
     assert finals["周明"] == Fraction("9.75")  # 50% × 10 + 50% × 9.5
-    assert finals["吴刚"] == Fraction("9.85")  # 70% × 10 + 30% × 9.5
+    # The 县长 is a 党政主要负责人 too (seed 002): 50/50, not the members' 70/30 (9.85).
+    assert finals["吴刚"] == Fraction("9.75")  # 50% × 10 + 50% × 9.5
 
     # The ranking: 甲县 and 乙县 tie for first, 丙县 is third (second place is skipped).
     page = desk.get(f"{dashboard}/results").get_data(as_text=True)
