@@ -179,7 +179,7 @@ def test_a_closed_session_accepts_nothing(app, client, make_user):
 
 
 def test_opening_needs_subjects_and_groups_but_no_team(app, make_user):
-    """A session of members only (述责述廉 of a group of cadres) opens: the team's items are not asked."""
+    """A session of members only (述责述廉 of a group of cadres) opens; no team is needed."""
     owner = make_user()
     session = sessions_service.create_session(owner, SessionInput(title="空测评"))
     problems = " ".join(sessions_service.opening_problems(session))
