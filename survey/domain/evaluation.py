@@ -8,11 +8,20 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .bands import BandTable
+from .exactness import exact_note, rounding_note
 from .numbers import format_decimal, format_percent, parse_decimal
 from .questionnaire import Questionnaire, from_document
 from .roles import SubjectRole
 from .rulesets import RuleSet, parse_ruleset
-from .scoring import SubjectVotes, TeamTotal, grade, score_meeting, team_total
+from .scoring import (
+    CombinedScore,
+    SubjectVotes,
+    TeamTotal,
+    combined_score,
+    grade,
+    score_meeting,
+    team_total,
+)
 from .seal import canonical_ballot
 from .tally import (
     BallotRecord,
@@ -61,13 +70,42 @@ class SubjectResult:
     score_total: Fraction | None = None
     grade: str | None = None
     comments: list[str] = field(default_factory=list)
+    combined: CombinedScore | None = None  # seed 003: 组织考评 + 群众评议, graded together
+    rate_note: str | None = None  # "精确值低于95%" when the rounded rate suggests another band
+    score_note: str = (
+        ""  # "18089/201，精确值低于90分" when the rounded score suggests another grade
+    )
+
+    @property
+    def graded_score(self) -> Fraction | None:
+        """Return the score the grade is given on: the combined one, else the questionnaire's."""
+        if self.combined is not None:
+            return self.combined.total
+        return self.score_total
+
+    @property
+    def grade_basis(self) -> str:
+        """Say which score the grade was given on, for every sheet that prints it."""
+        if self.combined is not None:
+            return "按综合得分(组织考评 + 群众评议)评定"
+        return "按问卷得分评定"
+
+    @property
+    def grade_text(self) -> str | None:
+        """Return the grade with its basis, or why there is none yet."""
+        if self.combined is not None and self.combined.total is None:
+            return f"待{'、'.join(self.combined.missing)}录入后评定"
+        if self.grade is None:
+            return None
+        return f"{self.grade}({self.grade_basis})"
 
     @property
     def rate_text(self) -> str:
         """Return "94.97%（189/199）", or 无有效票."""
         if self.rate is None:
             return "无有效票"
-        return f"{format_percent(self.rate)}（{self.rate_fraction}）"
+        note = f"，{self.rate_note}" if self.rate_note else ""
+        return f"{format_percent(self.rate)}（{self.rate_fraction}{note}）"
 
     @property
     def rate_fraction(self) -> str | None:
@@ -116,8 +154,15 @@ def evaluate(
     total = _score(ruleset, tally, rows, team_parts)
     if ruleset.grades is not None:
         for row in rows:
-            if row.score_total is not None:
+            if row.score_total is None:
+                continue
+            if ruleset.combined is not None:
+                # The questionnaire is only the 群众评议 part: grade the combined 百分制.
+                row.combined = combined_score(ruleset, row.score_total, team_parts)
+                row.grade = row.combined.grade
+            else:
                 row.grade = grade(ruleset, row.score_total)
+            row.score_note = exact_note(ruleset.grades, row.graded_score)
     names = [g.name for g in groups]
     return Evaluation(
         questionnaire=questionnaire,
@@ -189,6 +234,7 @@ def _score(
         )
         if row.rate is not None:
             row.band = table.row_text(table.band_for(row.rate))
+            row.rate_note = rounding_note(table, row.rate)
     return total
 
 

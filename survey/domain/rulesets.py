@@ -34,7 +34,10 @@ _SECTIONS = {
     "team_parts",
     "rater_group_weights",
     "grades",
+    "combined",
 }
+QUESTIONNAIRE_SOURCE = "questionnaire"
+ENTERED_SOURCE = "entered"
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,41 @@ class TeamParts:
 
 
 @dataclass(frozen=True)
+class CombinedPart:
+    """One part of a combined 百分制 score, e.g. 组织考评 50 % or 群众评议 (问卷) 50 %."""
+
+    key: str
+    name: str
+    weight: Fraction
+    source: str  # "questionnaire": the anonymous questionnaire's average; "entered": assessors
+
+    @property
+    def entered(self) -> bool:
+        return self.source == ENTERED_SOURCE
+
+
+@dataclass(frozen=True)
+class Combined:
+    """Seed 003 (三十五): 组织考评和群众评议相结合, 百分制; the grade is given on the sum."""
+
+    title: str
+    parts: tuple[CombinedPart, ...]
+    full_score: Fraction
+
+    @property
+    def questionnaire_part(self) -> CombinedPart:
+        return next(p for p in self.parts if p.source == QUESTIONNAIRE_SOURCE)
+
+    @property
+    def entered_parts(self) -> tuple[CombinedPart, ...]:
+        return tuple(p for p in self.parts if p.entered)
+
+    def describe(self) -> str:
+        shares = " + ".join(f"{p.name} × {format_decimal(p.weight * 100)}%" for p in self.parts)
+        return f"{self.title} = {shares}(各部分均为 {format_decimal(self.full_score)} 分制)"
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A versioned set of scoring rules, with the hash of the exact file it came from."""
 
@@ -126,6 +164,17 @@ class RuleSet:
     team_parts: TeamParts | None = None
     rater_group_weights: Mapping[str, Fraction] | None = None
     grades: BandTable | None = None
+    combined: Combined | None = None
+
+    @property
+    def entered_parts(self) -> tuple[TeamPart, ...]:
+        """Return the parts the assessment team enters by hand, with their maxima."""
+        if self.team_parts is not None:
+            return tuple(p for p in self.team_parts.parts if p.key != SURVEY_PART)
+        if self.combined is not None:
+            full = self.combined.full_score
+            return tuple(TeamPart(p.key, p.name, full) for p in self.combined.entered_parts)
+        return ()
 
     @property
     def label(self) -> str:
@@ -158,6 +207,8 @@ class RuleSet:
                 f"领导班子:{parts},共 {format_decimal(self.team_parts.total)},"
                 f"换算为 {format_decimal(self.team_parts.scaled_total)} 分制"
             )
+        if self.combined is not None:
+            lines.append(self.combined.describe())
         if self.rater_group_weights:
             groups = "、".join(
                 f"{g} {format_decimal(w * 100)}%" for g, w in self.rater_group_weights.items()
@@ -324,6 +375,11 @@ class _Parser:
                 "考评等次",
             )
 
+        if "combined" in data:
+            if "grades" not in tables:
+                raise self.fail("[combined] 需要 [grades] 给出等次", "combined")
+            tables["combined"] = self.combined(data, tables["grades"].maximum)
+
         if not any(key in tables for key in ("team_points", "personal_deduction", "grades")):
             raise self.fail("至少需要 team_points、personal_deduction、grades 之一")
         return RuleSet(
@@ -402,6 +458,47 @@ class _Parser:
                     f"民主测评得分最高 {_show(top)} 超过该项满分 {_show(survey.maximum)}", section
                 )
         return TeamParts(parts=tuple(parts), total=total, scaled_total=scaled)
+
+    def combined(self, data: dict, full_score: Fraction) -> Combined:
+        section = "combined"
+        body = self.table(data, section, {"title", "parts"}, {"parts"})
+        title = body.get("title", "综合得分")
+        if not isinstance(title, str) or not title.strip():
+            raise self.fail("title 应为非空字符串", section)
+        rows = body["parts"]
+        if not isinstance(rows, list) or not rows:
+            raise self.fail("parts 应为非空数组", section)
+        parts: list[CombinedPart] = []
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, dict) or set(row) != {"key", "name", "weight", "source"}:
+                raise self.fail(
+                    '每一部分应写成 { key = …, name = …, weight = "50%", source = "entered" }',
+                    section,
+                    number,
+                )
+            key, name, source = row["key"], row["name"], row["source"]
+            if not isinstance(key, str) or not _PART_KEY_RE.fullmatch(key):
+                raise self.fail(f"key {key!r} 应为小写英文标识", section, number)
+            if any(part.key == key for part in parts):
+                raise self.fail(f"key “{key}” 重复", section, number)
+            if not isinstance(name, str) or not name.strip():
+                raise self.fail("name 应为非空字符串", section, number)
+            if source not in (QUESTIONNAIRE_SOURCE, ENTERED_SOURCE):
+                raise self.fail('source 应为 "questionnaire" 或 "entered"', section, number)
+
+            def fail(detail: str, number: int = number) -> RuleFileError:
+                return self.fail(f"weight {detail}", section, number)
+
+            weight = _percent_or_fail(row["weight"], fail)
+            if not 0 < weight <= 1:
+                raise fail("权重应在 0%(不含)到 100% 之间")
+            parts.append(CombinedPart(key, name.strip(), weight, source))
+        if sum(1 for p in parts if p.source == QUESTIONNAIRE_SOURCE) != 1:
+            raise self.fail('应恰有一部分 source = "questionnaire"(问卷的群众评议)', section)
+        weight_sum = sum((p.weight for p in parts), Fraction(0))
+        if weight_sum != 1:
+            raise self.fail(f"权重之和为 {_show(weight_sum * 100)}%,应恰好为 100%", section)
+        return Combined(title.strip(), tuple(parts), full_score)
 
     def group_weights(self, data: dict) -> dict[str, Fraction]:
         section = "rater_group_weights"

@@ -30,6 +30,8 @@ from survey.reports.figures import (
     average_text,
     date_text,
     decimal_text,
+    grade_text,
+    graded_text,
     hidden_groups_note,
     option_labels,
     percent_text,
@@ -379,8 +381,10 @@ def _band_cell(row: SubjectResult) -> str:
 
 
 def _scored_table(pdf: ResultDocument, results: SessionResults) -> None:
-    head = ["序号", "测评对象", "类别", "收回", "问卷得分", "等次"]
-    fixed = [8, 16, 14, 24, 20]
+    combined = results.ruleset.combined is not None
+    head = ["序号", "测评对象", "类别", "收回", "群众评议（问卷）得分" if combined else "问卷得分"]
+    head += ["综合得分", "等次（按综合得分）"] if combined else ["等次"]
+    fixed = [8, 16, 12, 22, 22, 30] if combined else [8, 16, 14, 24, 20]
     widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
     rows = [
         [
@@ -388,12 +392,16 @@ def _scored_table(pdf: ResultDocument, results: SessionResults) -> None:
             f"{row.spec.name}\n{row.spec.post}" if row.spec.post else row.spec.name,
             role_label(row),
             str(results.received),
-            average_text(row.score_total) or "—",
-            row.grade or "—",
+            *(
+                [average_text(row.score_total) or "—", graded_text(row) or "—"]
+                if combined
+                else [graded_text(row) or "—"]
+            ),
+            grade_text(row),
         ]
         for number, row in enumerate(results.subjects, start=1)
     ]
-    pdf.grid(head, rows, widths, size=8.5, align=["CENTER", "LEFT", *["CENTER"] * 4])
+    pdf.grid(head, rows, widths, size=8.5, align=["CENTER", "LEFT", *["CENTER"] * (len(head) - 2)])
 
 
 def _item_rates_table(pdf: ResultDocument, results: SessionResults) -> None:
@@ -546,7 +554,7 @@ def _rules_section(pdf: ResultDocument, results: SessionResults) -> None:
     elif results.questionnaire.scored:
         graded = [row for row in results.subjects if row.grade]
         if graded:
-            lines = [f"{r.spec.name}：{average_text(r.score_total)} → {r.grade}" for r in graded]
+            lines = [f"{r.spec.name}：{graded_text(r)} → {grade_text(r)}" for r in graded]
             pdf.paragraph("\n".join(lines), size=8.5)
 
 

@@ -14,8 +14,8 @@ from survey.domain.errors import ScoreInputError
 from survey.domain.evaluation import Evaluation, StoredBallot, SubjectResult, evaluate
 from survey.domain.numbers import format_decimal, format_percent, parse_decimal
 from survey.domain.roles import SubjectRole
-from survey.domain.rulesets import SURVEY_PART, RuleSet
-from survey.domain.scoring import TeamTotal, team_total
+from survey.domain.rulesets import RuleSet
+from survey.domain.scoring import TeamTotal, combined_score, team_total
 from survey.domain.seal import seal_of, sealed_document
 from survey.domain.tally import GroupSpec, SubjectSpec
 from survey.extensions import db
@@ -153,22 +153,25 @@ def compute_results(session: EvalSession) -> SessionResults:
 def set_team_parts(session: EvalSession, values: dict[str, str], actor: User) -> TeamTotal | None:
     """Record the assessors' points for the team's other parts (作风建设 …), capped by the rules."""
     ruleset = ruleset_for(session.rule_set_key, session.rule_set_version)
-    if ruleset.team_parts is None:
-        raise ServiceError("该测评使用的规则集没有领导班子其他考核部分。")
+    if not ruleset.entered_parts:
+        raise ServiceError("该测评使用的规则集没有由考核组录入的部分。")
     parsed = {}
-    for part in ruleset.team_parts.parts:
-        if part.key == SURVEY_PART:
-            continue
+    for part in ruleset.entered_parts:
         raw = (values.get(part.key) or "").strip()
         try:
             parsed[part.key] = parse_decimal(raw)
         except ValueError:
             raise ServiceError(f"“{part.name}”的得分“{raw}”不是有效的数字。") from None
+    checked = None
     try:
-        checked = team_total(ruleset, Fraction(0), parsed)
+        if ruleset.team_parts is not None:
+            checked = team_total(ruleset, Fraction(0), parsed)
+        else:
+            # Seed 003's 组织考评: a 百分制 score, refused (not capped) outside 0–100.
+            combined_score(ruleset, None, parsed)
     except ScoreInputError as error:
         raise ServiceError(str(error)) from None
-    stored = {p.key: format_decimal(p.entered) for p in checked.parts if p.key in parsed}
+    stored = {key: format_decimal(value) for key, value in parsed.items()}
     session.team_parts = json.dumps(stored, ensure_ascii=False, sort_keys=True)
     record(actor, "set_team_parts", session.id, json.dumps(stored, ensure_ascii=False))
     db.session.commit()

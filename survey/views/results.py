@@ -52,7 +52,7 @@ def page(session_id: int):
         session=results.session,
         kinds=EXPORT_KINDS,
         in_wechat=in_wechat(),
-        can_enter_parts=results.ruleset.team_parts is not None,
+        can_enter_parts=bool(results.ruleset.entered_parts),
     )
 
 
@@ -105,9 +105,9 @@ def team_parts(session_id: int):
     except ServiceError as error:
         flash(str(error), "error")
     else:
-        capped = "、".join(part.name for part in total.capped_parts)
+        capped = "、".join(part.name for part in total.capped_parts) if total else ""
         flash(
-            "已保存领导班子其他考核部分得分。"
+            ("已保存领导班子其他考核部分得分。" if total else "已保存考核组录入的得分。")
             + (f"超过满分已按满分计：{capped}。" if capped else "")
         )
     return redirect(url_for("results.page", session_id=session_id) + "#team")
