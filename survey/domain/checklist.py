@@ -505,6 +505,7 @@ class LineResult:
     points: Fraction | None  # None: a fact is missing
     text: str
     place: int | None = None
+    waiting_for: tuple = ()  # units whose facts for this rank item are not in yet (暂定)
 
 
 @dataclass(frozen=True)
@@ -529,6 +530,18 @@ class UnitScore:
     @property
     def complete(self) -> bool:
         return not self.missing and all(part.points is not None for part in self.parts)
+
+    @property
+    def waiting_for(self) -> tuple:
+        """Return the other units whose missing facts make this unit's rank points 暂定."""
+        found = dict.fromkeys(
+            key for part in self.parts for line in part.lines for key in line.waiting_for
+        )
+        return tuple(found)
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.waiting_for)
 
     @property
     def points(self) -> dict[str, Fraction]:
@@ -568,7 +581,27 @@ def score_units(checklist: Checklist, units: Mapping[Hashable, UnitInput]) -> di
                     if (value := _metric(item, unit)) is not None
                 }
     places = {item: competition_ranks(values, best=item.order) for item, values in metrics.items()}
-    return {key: _score_unit(checklist, key, unit, metrics, places) for key, unit in units.items()}
+    waiting = {item: tuple(k for k in units if k not in values) for item, values in metrics.items()}
+    return {
+        key: _score_unit(checklist, key, unit, metrics, places, waiting)
+        for key, unit in units.items()
+    }
+
+
+def place_text(place: int | None, tied: bool, provisional: bool = False) -> str:
+    """Return "1", "1（并列）" or "暂定 2（并列）"; "—" for a unit without a place."""
+    if place is None:
+        return "—"
+    text = f"{place}（并列）" if tied else str(place)
+    return f"暂定 {text}" if provisional else text
+
+
+def tied_places(places: Mapping[Hashable, int]) -> set[int]:
+    """Return the places two or more units share (名次并列)."""
+    seen: dict[int, int] = {}
+    for place in places.values():
+        seen[place] = seen.get(place, 0) + 1
+    return {place for place, count in seen.items() if count > 1}
 
 
 def _metric(item: Item, unit: UnitInput) -> Fraction | None:
@@ -588,7 +621,7 @@ def _metric(item: Item, unit: UnitInput) -> Fraction | None:
     return value
 
 
-def _score_unit(checklist, key, unit: UnitInput, metrics, places) -> UnitScore:
+def _score_unit(checklist, key, unit: UnitInput, metrics, places, waiting) -> UnitScore:
     missing: list[str] = []
     parts = []
     for part in checklist.parts:
@@ -604,11 +637,18 @@ def _score_unit(checklist, key, unit: UnitInput, metrics, places) -> UnitScore:
                     missing.append("单位人口")
                     lines.append(LineResult(item, None, f"{item.name}：缺少单位人口，无法折算"))
                     continue
-                lines.append(
-                    _rank_line(
-                        checklist, item, unit, metrics[item], metrics[item][key], places[item][key]
-                    )
+                line = _rank_line(
+                    checklist, item, unit, metrics[item], metrics[item][key], places[item][key]
                 )
+                others = tuple(k for k in waiting[item] if k != key)
+                if others:
+                    # A later unit may take a better place: the points are not final yet.
+                    line = replace(
+                        line,
+                        text=f"{line.text}（暂定：另有{len(others)}个单位尚未录入，名次可能变化）",
+                        waiting_for=others,
+                    )
+                lines.append(line)
                 continue
             lines.append(_line(checklist, item, unit.facts[item.fact]))
         parts.append(_part_result(checklist, part, _limit_to_items(lines), unit))
