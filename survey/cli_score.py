@@ -148,7 +148,7 @@ def _as_text(results: list[SubjectResult], ruleset: RuleSet, team_other: Fractio
 
 
 @click.command("score")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))  # our reader words its errors in Chinese
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 列表输出。")
 @click.option(
     "--team-other",
@@ -206,7 +206,14 @@ def score(file: Path, as_json: bool, team_other: str | None, rules_spec: str) ->
         )
     except ScoreInputError as exc:
         raise ScoreCommandError(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps([_as_json(r) for r in results], ensure_ascii=False, indent=2))
-    else:
-        click.echo(_as_text(results, ruleset, other))
+    try:
+        if as_json:
+            output = json.dumps([_as_json(r) for r in results], ensure_ascii=False, indent=2)
+        else:
+            output = _as_text(results, ruleset, other)
+    except ValueError as exc:
+        # A unit's own rule set may give a score with no finite decimal; say so, print nothing.
+        raise ScoreCommandError(
+            f"得分无法精确写成小数({exc}),请检查规则集的换算比例和权重"
+        ) from None
+    click.echo(output)

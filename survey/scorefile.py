@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from survey.domain import SubjectRole, VoteCounts
+from survey.domain.errors import os_error_text
 
 SUBJECT = "测评对象"
 CATEGORY = "类别"
@@ -41,7 +42,7 @@ def read_score_file(path: str | Path) -> list[ScoreRow]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ScoreFileError(f"无法读取文件 {path}:{exc.strerror or exc}") from None
+        raise ScoreFileError(f"无法读取文件 {path}:{os_error_text(exc)}") from None
     if not data.strip():
         raise ScoreFileError(f"文件 {path.name} 为空")
     if data.startswith(_OLE_MAGIC):
@@ -77,16 +78,48 @@ def _xlsx_rows(data: bytes) -> list[list[object]]:
     # Imported here so that reading CSV does not need openpyxl.
     import openpyxl
 
+    values = _sheet_rows(openpyxl, data, data_only=True)
+    if any(cell is None for row in values for cell in row):
+        # An empty cell may be a formula whose result Excel never saved (files written by
+        # scripts, or "manual calculation"): read the formulas to tell the user which it is.
+        formulas = _sheet_rows(openpyxl, data, data_only=False)
+        for row, written in zip(values, formulas, strict=False):
+            for index, cell in enumerate(row):
+                text = written[index] if index < len(written) else None
+                if cell is None and isinstance(text, str) and text.startswith("="):
+                    row[index] = FormulaWithoutValue(text)
+    return values
+
+
+class FormulaWithoutValue(str):
+    """A formula cell saved without its computed value: not an empty cell."""
+
+
+def _sheet_rows(openpyxl, data: bytes, *, data_only: bool) -> list[list[object]]:
+    unreadable = (
+        "无法读取 XLSX 文件:文件已损坏或不是 Excel 工作簿(.xlsx),"
+        "请用 Excel 打开后另存为 .xlsx 或 CSV 再试"
+    )
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise ScoreFileError(f"无法读取 XLSX 文件:{exc}") from None
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, EOFError):
+        # openpyxl's own message ("File is not a zip file") is English and says little.
+        raise ScoreFileError(unreadable) from None
     try:
         sheet = workbook.worksheets[0]
         return [list(row) for row in sheet.iter_rows(values_only=True)]
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, AttributeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        TypeError,
+        AttributeError,
+        EOFError,
+        IndexError,
+    ):
         # A damaged sheet surfaces as any of these from openpyxl's lazy reader.
-        raise ScoreFileError(f"无法读取 XLSX 文件:{exc}") from None
+        raise ScoreFileError(unreadable) from None
     finally:
         workbook.close()
 
@@ -98,6 +131,11 @@ def _cell_text(value: object) -> str:
 
 
 def _count(value: object, line: int, column: str) -> int:
+    if isinstance(value, FormulaWithoutValue):
+        raise ScoreFileError(
+            f"第{line}行 “{column}” 列:是公式 {str(value)[:40]},但文件中没有保存计算结果;"
+            "请在 Excel 中打开、重新计算并保存,或直接填写票数"
+        )
     if isinstance(value, bool):
         raise ScoreFileError(f"第{line}行 “{column}” 列:“{value}” 不是非负整数")
     if isinstance(value, int):

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .bands import BandTable, BandValue, BoundUnit, parse_bound, parse_number
-from .errors import RuleFileError, RuleSetNotFound, ScoreInputError
+from .errors import RuleFileError, RuleSetNotFound, ScoreInputError, os_error_text
 from .numbers import format_decimal
 from .roles import SubjectRole
 from .votes import VoteCounts, weighted_rate
@@ -423,6 +423,16 @@ class _Parser:
         scaled = self.number(body, "scaled_total", section)
         if total <= 0 or scaled <= 0:
             raise self.fail("total 与 scaled_total 应为正数", section)
+        ratio = scaled / total
+        if not _terminates(ratio):
+            # 30 → 10 divides by 3: a team total of 25 would be 8.333…, which no report can
+            # print exactly; refuse now rather than round silently later.
+            raise self.fail(
+                f"换算比例 scaled_total ÷ total = {_show(scaled)} ÷ {_show(total)} "
+                f"= {ratio.numerator}/{ratio.denominator} 不是有限小数:换算后的得分无法精确写成"
+                "小数。请使该比例为有限小数(如 100 换算为 10)",
+                section,
+            )
         rows = body["parts"]
         if not isinstance(rows, list) or not rows:
             raise self.fail("parts 应为非空数组", section)
@@ -533,6 +543,15 @@ class _Parser:
         return weights
 
 
+def _terminates(value: Fraction) -> bool:
+    """Tell whether a fraction has a finite decimal expansion (its denominator is 2^a 5^b)."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
+
+
 def _show(value: Fraction) -> str:
     try:
         return format_decimal(value)
@@ -577,7 +596,7 @@ def load_ruleset(path: str | Path) -> RuleSet:
     try:
         content = path.read_bytes()
     except OSError as exc:
-        raise RuleFileError(str(path), f"无法读取文件:{exc.strerror or exc}") from None
+        raise RuleFileError(str(path), f"无法读取文件:{os_error_text(exc)}") from None
     return parse_ruleset(content, str(path))
 
 
