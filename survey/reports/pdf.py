@@ -296,6 +296,7 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
         ("应到", f"{results.expected} 人"),
         ("收回", f"{results.received} 份"),
         ("参与率", results.participation_text),
+        ("有效性", results.validity.text),
         ("状态", session.state.label),
     ]
     if results.groups_shown:

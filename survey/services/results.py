@@ -13,13 +13,14 @@ import sqlalchemy as sa
 from survey.domain.errors import ScoreInputError
 from survey.domain.evaluation import Evaluation, StoredBallot, SubjectResult, evaluate
 from survey.domain.numbers import format_decimal, format_percent, parse_decimal
+from survey.domain.quorum import ValidityCheck, check_validity
 from survey.domain.roles import SubjectRole
 from survey.domain.rulesets import RuleSet
 from survey.domain.scoring import TeamTotal, combined_score, team_total
 from survey.domain.seal import seal_of, sealed_document
 from survey.domain.tally import GroupSpec, SubjectSpec
 from survey.extensions import db
-from survey.models import Answer, Ballot, EvalSession, SessionState, User
+from survey.models import Answer, Ballot, BallotCode, EvalSession, SessionState, User
 from survey.services import ServiceError
 from survey.services.audit import record
 from survey.services.ballots import COMMENT_ITEM
@@ -45,9 +46,31 @@ class SessionResults(Evaluation):
         return self.tally.expected
 
     @property
+    def validity(self) -> ValidityCheck:
+        """Quorum and 收回 ≤ 发出, checked on what the session holds (see validity_of)."""
+        return validity_of(self.session, self.tally.received_by_group)
+
+    @property
     def participation_text(self) -> str:
         rate = self.tally.participation()
         return "—" if rate is None else f"{format_percent(rate)}（{self.received}/{self.expected}）"
+
+
+def validity_of(session: EvalSession, returned: dict[str, int]) -> ValidityCheck:
+    """Check quorum (实到 > 应到 ÷ 2) and, per rater group, 收回 ≤ 发出 (codes handed out).
+
+    A separate function so that closing a session can call it too.
+    """
+    names = {g.id: g.name for g in session.groups}
+    issued = dict.fromkeys(names.values(), 0)
+    for group_id, count in db.session.execute(
+        sa.select(BallotCode.group_id, sa.func.count())
+        .where(BallotCode.session_id == session.id)
+        .group_by(BallotCode.group_id)
+    ):
+        issued[names[group_id]] = count
+    expected = sum(g.expected_count for g in session.groups)
+    return check_validity(expected, sum(returned.values()), issued, returned)
 
 
 def stored_ballots(session: EvalSession) -> list[StoredBallot]:

@@ -17,9 +17,11 @@ from survey.services.sessions import GroupInput, SessionInput, close_session
 from tests.conftest import csrf_token_from
 
 
-def insert_ballots(session: EvalSession, answers: list[dict[tuple[int, str], str]]) -> None:
+def insert_ballots(
+    session: EvalSession, answers: list[dict[tuple[int, str], str]], group: int = 0
+) -> None:
     """Store submitted ballots directly, as the phone ballot would leave them (fast for 2,000)."""
-    group = session.groups[0]
+    group = session.groups[group]
     for ratings in answers:
         ballot = Ballot(session_id=session.id, group_id=group.id)
         ballot.answers = [
@@ -109,3 +111,29 @@ def test_seed_003_grades_the_combined_score_on_every_sheet(app, client, logged_i
     assert "群众评议(无记名问卷)（权重" in words  # the label wraps in its cell
     assert "综合得分（百分制）90.00（36179/402，精确值低于90分）" in words
     assert "等次良好(按综合得分(组织考评+群众评议)评定)" in words
+
+
+def test_quorum_is_checked_and_printed(app, client, logged_in, open_session):
+    session = open_session.session  # two groups of 30 expected, 30 codes each: 应到 60
+    team = next(s for s in session.subjects if s.kind == SubjectRole.TEAM)
+    item = score_item(session.frozen_questionnaire(), SubjectRole.TEAM)
+    insert_ballots(session, [{(team.id, item): "good"}] * 30)
+    close_session(session, None)
+    results = compute_results(session)
+    assert not results.validity.valid
+    logged_in(Role.ADMIN)
+    page = client.get(f"/sessions/{session.id}/results").get_data(as_text=True)
+    assert "警告：实到 30 未超过应到 60 的半数" in page
+    report = client.get(f"/sessions/{session.id}/results/download/pdf").get_data()
+    text = subprocess.run(["pdftotext", "-", "-"], input=report, capture_output=True, check=True)
+    assert "未超过应到60的半数" in re.sub(r"\s+", "", text.stdout.decode())
+
+
+def test_a_quorum_of_31_of_60_is_valid(app, client, logged_in, open_session):
+    session = open_session.session
+    team = next(s for s in session.subjects if s.kind == SubjectRole.TEAM)
+    item = score_item(session.frozen_questionnaire(), SubjectRole.TEAM)
+    insert_ballots(session, [{(team.id, item): "good"}] * 16)
+    insert_ballots(session, [{(team.id, item): "good"}] * 15, group=1)
+    close_session(session, None)
+    assert compute_results(session).validity.text == "有效：实到超过应到半数（实到 31，应到 60）"
