@@ -28,6 +28,7 @@ SECTION_TITLES: dict[str, str] = {
     "rater_group_weights": "参评人员类别权重",
     "grades": "考评等次分档",
     "combined": "综合得分的组成",
+    "rate_grades": "比率评定分档",
 }
 
 

@@ -203,19 +203,31 @@ def _score(
 ) -> TeamTotal | None:
     """Fill rates, points, deductions and finals by the rule set; return the team total."""
     rated = [row for row in rows if row.score_item]
-    if not rated or ruleset.team_points is None or ruleset.personal_deduction is None:
+    if not rated:
         return None
     votes = [
         SubjectVotes(
             row.spec.name,
             row.spec.role,
             {
-                group: counts.vote_counts()
+                group: counts.vote_counts(tally.questionnaire)
                 for group, counts in tally.by_group(row.spec.id, row.score_item).items()
             },
         )
         for row in rated
     ]
+    if ruleset.rate_grades is not None:
+        # Another scale's rate (称职以上率, 满意率) mapped onto its own band table.
+        table = ruleset.rate_grades
+        for row, subject_votes in zip(rated, votes, strict=True):
+            row.rate = ruleset.rate_of(subject_votes.votes)
+            if row.rate is not None:
+                row.band = table.row_text(table.band_for(row.rate))
+                row.grade = table.lookup(row.rate)
+                row.rate_note = rounding_note(table, row.rate)
+        return None
+    if ruleset.team_points is None or ruleset.personal_deduction is None:
+        return None
     for row, subject_votes in zip(rated, votes, strict=True):
         row.rate = ruleset.rate_of(subject_votes.votes)
     team_row = next((row for row in rated if row.spec.role == SubjectRole.TEAM), None)

@@ -35,6 +35,7 @@ _SECTIONS = {
     "rater_group_weights",
     "grades",
     "combined",
+    "rate_grades",
 }
 QUESTIONNAIRE_SOURCE = "questionnaire"
 ENTERED_SOURCE = "entered"
@@ -165,6 +166,7 @@ class RuleSet:
     rater_group_weights: Mapping[str, Fraction] | None = None
     grades: BandTable | None = None
     combined: Combined | None = None
+    rate_grades: BandTable | None = None  # a rate (称职以上率, 满意率) → a label
 
     @property
     def entered_parts(self) -> tuple[TeamPart, ...]:
@@ -194,7 +196,7 @@ class RuleSet:
     def describe(self) -> str:
         """Print the rule set back as readable data."""
         lines = [self.label, f"SHA-256 {self.sha256}"]
-        for table in (self.team_points, self.personal_deduction, self.grades):
+        for table in (self.team_points, self.personal_deduction, self.grades, self.rate_grades):
             if table is not None:
                 lines.append(table.describe())
         if self.final_weights is not None:
@@ -375,13 +377,21 @@ class _Parser:
                 "考评等次",
             )
 
+        if "rate_grades" in data:
+            section = "rate_grades"
+            body = self.table(data, section, {"title", "bands"}, {"bands"})
+            tables["rate_grades"] = self.bands(
+                body, section, BoundUnit.PERCENT, _label, Fraction(1), "评定"
+            )
+
         if "combined" in data:
             if "grades" not in tables:
                 raise self.fail("[combined] 需要 [grades] 给出等次", "combined")
             tables["combined"] = self.combined(data, tables["grades"].maximum)
 
-        if not any(key in tables for key in ("team_points", "personal_deduction", "grades")):
-            raise self.fail("至少需要 team_points、personal_deduction、grades 之一")
+        wanted = ("team_points", "personal_deduction", "grades", "rate_grades")
+        if not any(key in tables for key in wanted):
+            raise self.fail("至少需要 team_points、personal_deduction、grades、rate_grades 之一")
         return RuleSet(
             id=ruleset_id,
             version=version,

@@ -70,7 +70,7 @@ def _sheet_document(
         pairs += [
             ("有效票 / 弃权", f"{counts.valid} / {counts.abstain}"),
             ("评价分布", spread),
-            ("较好以上率", rate_text(subject)),
+            (results.questionnaire.rate_label, rate_text(subject)),
         ]
         table = table_of(results, subject)
         if subject.band and table is not None:
