@@ -4,8 +4,9 @@ The service layer feeds it what the database holds; an archivist's `survey verif
 the sealed document of an exported archive. Both get the same numbers from the same code.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from types import MappingProxyType
 
 from .bands import BandTable
 from .exactness import exact_note, rounding_note
@@ -108,6 +109,21 @@ class SubjectResult:
         return f"{format_percent(self.rate)}（{self.rate_fraction}{note}）"
 
     @property
+    def pooled_rate(self) -> Fraction | None:
+        """Return the unweighted rate: every valid vote pooled, whatever the weights."""
+        if self.counts is None or not self.counts.valid:
+            return None
+        return Fraction(self.good_or_better, self.counts.valid)
+
+    @property
+    def pooled_text(self) -> str | None:
+        """Return "不加权 85.00%（17/20）" when the banded rate is weighted, else None."""
+        pooled = self.pooled_rate
+        if pooled is None or self.rate is None or pooled == self.rate:
+            return None
+        return f"不加权 {format_percent(pooled)}（{self.good_or_better}/{self.counts.valid}）"
+
+    @property
     def rate_fraction(self) -> str | None:
         """Return the banded rate as a fraction: the vote counts ("189/199") when pooled,
         the exact weighted value when the rule set weighs rater groups."""
@@ -144,6 +160,10 @@ def evaluate(
     team_parts: dict[str, Fraction],
 ) -> Evaluation:
     """Tally the ballots and score every subject by the rule set."""
+    weights = session_weights(groups)
+    if weights and not ruleset.rater_group_weights:
+        # The session's own weights stand in for the rule set's (which win when it has them).
+        ruleset = replace(ruleset, rater_group_weights=MappingProxyType(weights))
     records = [BallotRecord(b.group, b.ratings) for b in ballots]
     tally = tally_ballots(questionnaire, subjects, groups, records)
     shown = shown_groups(tally.received_by_group, min_group_size)
@@ -175,6 +195,13 @@ def evaluate(
         team_parts=team_parts,
         overall_comments=sorted(b.overall_comment for b in ballots if b.overall_comment),
     )
+
+
+def session_weights(groups: list[GroupSpec]) -> dict[str, Fraction]:
+    """Return the session's rater-group weights when every group has one (else none)."""
+    if not groups or any(group.weight is None for group in groups):
+        return {}
+    return {group.name: group.weight for group in groups}
 
 
 def _subject_result(tally: Tally, spec: SubjectSpec, shown: set[str]) -> SubjectResult:
@@ -277,7 +304,10 @@ def evaluate_sealed(sealed: dict, team_parts: dict[str, str]) -> Evaluation:
         SubjectSpec(s["id"], s["name"], s["post"], SubjectRole(s["role"]))
         for s in facts["subjects"]
     ]
-    groups = [GroupSpec(g["name"], g["expected"]) for g in facts["groups"]]
+    groups = [
+        GroupSpec(g["name"], g["expected"], parse_decimal(g["weight"]) if g.get("weight") else None)
+        for g in facts["groups"]
+    ]
     ballots = [
         StoredBallot(
             b["group"],

@@ -28,6 +28,7 @@ class SubjectSpec:
 class GroupSpec:
     name: str
     expected: int
+    weight: Fraction | None = None  # set per session; None means the votes are pooled
 
 
 @dataclass(frozen=True)

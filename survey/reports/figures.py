@@ -51,7 +51,8 @@ def rate_text(row: SubjectResult) -> str:
     if row.rate is None:
         return NO_VALID_VOTES
     note = f"，{row.rate_note}" if row.rate_note else ""
-    return f"{rate_percent(row)}（{rate_fraction(row)}{note}）"
+    pooled = f"；按类别加权，{row.pooled_text}" if row.pooled_text else ""
+    return f"{rate_percent(row)}（{rate_fraction(row)}{note}）{pooled}"
 
 
 def average_text(value: Fraction | None) -> str:

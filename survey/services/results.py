@@ -114,7 +114,15 @@ def session_facts(session: EvalSession) -> dict:
             }
             for s in session.subjects
         ],
-        "groups": [{"name": g.name, "expected": g.expected_count} for g in session.groups],
+        # A weight only when set, so that the seal of an unweighted session is unchanged.
+        "groups": [
+            {
+                "name": g.name,
+                "expected": g.expected_count,
+                **({"weight": g.weight} if g.weight else {}),
+            }
+            for g in session.groups
+        ],
         "min_group_size": session.min_group_size,
     }
 
@@ -148,7 +156,10 @@ def seal_session(session: EvalSession) -> str:
 
 def _specs(session: EvalSession) -> tuple[list[SubjectSpec], list[GroupSpec]]:
     subjects = [SubjectSpec(s.id, s.name, s.post, SubjectRole(s.kind)) for s in session.subjects]
-    groups = [GroupSpec(g.name, g.expected_count) for g in session.groups]
+    groups = [
+        GroupSpec(g.name, g.expected_count, parse_decimal(g.weight) if g.weight else None)
+        for g in session.groups
+    ]
     return subjects, groups
 
 

@@ -564,6 +564,21 @@ def edit_group(session: EvalSession, group_id: int):
     )
 
 
+@bp.post("/sessions/<int:session_id>/groups/weights")
+@organizing
+def group_weights(session: EvalSession):
+    from survey.services.weights import set_group_weights
+
+    raw = {g.id: request.form.get(f"weight-{g.id}", "") for g in session.groups}
+    return perform(
+        ActionForm(),
+        lambda: groups_page(session),
+        lambda: set_group_weights(session, raw, current_user),
+        "已保存参评人员类别权重。",
+        url_for("organize.groups", session_id=session.id),
+    )
+
+
 @bp.post("/sessions/<int:session_id>/groups/<int:group_id>/delete")
 @organizing
 def delete_group(session: EvalSession, group_id: int):
