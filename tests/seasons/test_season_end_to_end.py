@@ -217,6 +217,9 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
             early = desk.get(f"{dashboard}/results").get_data(as_text=True)
             assert "领导班子得分与名次（暂定）" in early
             assert "排名暂定：甲县、乙县、丙县 的考核事实或得分尚未齐全" in early
+            book = load_workbook(io.BytesIO(desk.get(f"{dashboard}/results.xlsx").get_data()))
+            note = book["单位排名"]["A2"].value
+            assert "排名暂定：甲县、乙县、丙县的考核事实或得分尚未齐全" in note
 
     # The points, explained line by line.
     points = desk.get(f"{dashboard}/points").get_data(as_text=True)
@@ -300,3 +303,4 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
     for unit in ("甲县", "乙县", "丙县", "周明", "9.75"):
         assert unit in text
     assert "一票否决" in text
+    assert "1（并列）" in text and "暂定" not in text
