@@ -356,11 +356,40 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
             sheet.iter_rows(max_col=20, max_row=MAX_ROWS + 50, values_only=True), 1
         ):
             table.append((number, [_text(value) for value in values]))
-        return table
     except Exception as exc:  # noqa: BLE001
         raise unreadable from exc
     finally:
         workbook.close()
+    if any(not cell for _, cells in table for cell in cells):
+        _refuse_formulas_without_values(data, unreadable)
+    return table
+
+
+def _refuse_formulas_without_values(data: bytes, unreadable: RosterError) -> None:
+    """An empty-looking cell may be a formula saved without its result: say so, not "为空"."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable from exc
+    try:
+        sheet = workbook.worksheets[0]
+        found = [
+            f"第{number}行第{column}列是公式 {str(value)[:30]}，但文件中没有保存计算结果，"
+            "请在 Excel 中打开、重新计算并保存，或直接填写内容"
+            for number, values in enumerate(
+                sheet.iter_rows(max_col=20, max_row=MAX_ROWS + 50, values_only=True), 1
+            )
+            for column, value in enumerate(values, 1)
+            if isinstance(value, str) and value.startswith("=")
+        ]
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable from exc
+    finally:
+        workbook.close()
+    if found:
+        raise RosterError(found)
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
