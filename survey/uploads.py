@@ -138,6 +138,7 @@ def xlsx_rows(
     max_rows: int,
     max_columns: int = MAX_XLSX_COLUMNS,
     what: str = "XLSX 文件",
+    data_only: bool = True,
 ) -> list[list[object]]:
     """Return the first sheet's values, at most max_rows rows of max_columns cells.
 
@@ -146,7 +147,9 @@ def xlsx_rows(
     declared sizes checked here bound what it can allocate. Rows and columns are capped
     explicitly: a read-only sheet pads to the size its <dimension> element declares.
     """
-    unreadable = f"无法读取该 {what}，请确认文件未损坏并用 Excel 另存后重试。"
+    unreadable = (
+        f"无法读取 {what}：文件已损坏或不是 Excel 工作簿，请用 Excel 打开后另存为 .xlsx 再试。"
+    )
     bundle = open_zip(
         data,
         member_limit=MAX_XLSX_PART_BYTES,
@@ -159,7 +162,7 @@ def xlsx_rows(
 
     # A damaged workbook can make openpyxl (and zlib under it) raise almost anything.
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except Exception as exc:  # noqa: BLE001
         raise UploadRefused(unreadable) from exc
     try:

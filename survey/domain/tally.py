@@ -30,6 +30,7 @@ class SubjectSpec:
 class GroupSpec:
     name: str
     expected: int
+    weight: Fraction | None = None  # set per session; None means the votes are pooled
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class BallotRecord:
 
     group: str
     ratings: Mapping[tuple[int, str], str]
+
+
+def _four_ratings(questionnaire: Questionnaire) -> bool:
+    """Tell whether the scale is 好/较好/一般/差 with 好 and 较好 as good-or-better."""
+    return questionnaire.option_keys() == {r.value for r in Rating} and (
+        questionnaire.good_or_better == {Rating.GOOD.value, Rating.FAIRLY_GOOD.value}
+    )
 
 
 @dataclass
@@ -59,8 +67,15 @@ class ItemCounts:
         valid = self.valid
         return Fraction(self.good_or_better(questionnaire), valid) if valid else None
 
-    def vote_counts(self) -> VoteCounts:
-        """Return the counts on the four-rating scale that the scoring rules speak of."""
+    def vote_counts(self, questionnaire: Questionnaire | None = None) -> VoteCounts:
+        """Return the counts on the four-rating scale that the scoring rules speak of.
+
+        With a questionnaire whose scale is another one (优秀/称职/基本称职/不称职, 满意/…),
+        its good-or-better options count as 好 and the rest as 差: the rate is the same.
+        """
+        if questionnaire is not None and not _four_ratings(questionnaire):
+            better = self.good_or_better(questionnaire)
+            return VoteCounts(good=better, poor=self.valid - better, abstain=self.abstain)
         return VoteCounts(
             good=self.options[Rating.GOOD.value],
             fairly_good=self.options[Rating.FAIRLY_GOOD.value],

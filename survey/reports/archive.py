@@ -15,6 +15,8 @@ from survey.reports.figures import (
     VERIFY_HINT,
     average_text,
     decimal_text,
+    grade_text,
+    graded_text,
     option_labels,
     points_text,
     rate_text,
@@ -68,7 +70,7 @@ def _sheet_document(
         pairs += [
             ("有效票 / 弃权", f"{counts.valid} / {counts.abstain}"),
             ("评价分布", spread),
-            ("较好以上率", rate_text(subject)),
+            (results.questionnaire.rate_label, rate_text(subject)),
         ]
         table = table_of(results, subject)
         if subject.band and table is not None:
@@ -98,9 +100,20 @@ def _sheet_document(
 
 def _score_pairs(results: SessionResults, subject: SubjectResult) -> list[tuple[str, str]]:
     if results.questionnaire.scored:
+        if subject.combined is None:
+            return [
+                ("问卷得分", graded_text(subject) or "—"),
+                ("等次", grade_text(subject)),
+            ]
+        # Seed 003: label each part, then the combined 百分制 the grade is given on.
+        pairs = [
+            (f"{name}（权重 {decimal_text(weight * 100)}%）", average_text(score) or "未录入")
+            for name, weight, score in subject.combined.parts
+        ]
         return [
-            ("问卷得分", average_text(subject.score_total) or "—"),
-            ("等次", subject.grade or "—"),
+            *pairs,
+            ("综合得分（百分制）", graded_text(subject) or "—"),
+            ("等次", grade_text(subject)),
         ]
     if subject.points is not None:
         pairs = [("民主测评得分", points_text(subject))]

@@ -55,12 +55,32 @@ def rate_text(row: SubjectResult) -> str:
     """Return "94.97%（189/199）", or 无有效票."""
     if row.rate is None:
         return NO_VALID_VOTES
-    return f"{rate_percent(row)}（{rate_fraction(row)}）"
+    note = f"，{row.rate_note}" if row.rate_note else ""
+    pooled = f"；按类别加权，{row.pooled_text}" if row.pooled_text else ""
+    return f"{rate_percent(row)}（{rate_fraction(row)}{note}）{pooled}"
 
 
 def average_text(value: Fraction | None) -> str:
     """Return an average of item points to two places; a mean over n ballots rarely terminates."""
     return "" if value is None else format_fixed(value, 2)
+
+
+def band_text(row: SubjectResult) -> str:
+    """Return the band, with "（精确值低于95%）" when the rounded rate suggests another one."""
+    if not row.band:
+        return ""
+    return f"{row.band}（{row.rate_note}）" if row.rate_note else row.band
+
+
+def graded_text(row: SubjectResult) -> str:
+    """Return the score a grade is given on ("90.00"), with the fraction when rounding misleads."""
+    text = average_text(row.graded_score)
+    return f"{text}（{row.score_note}）" if text and row.score_note else text
+
+
+def grade_text(row: SubjectResult) -> str:
+    """Return the grade with the score it was given on (综合得分 or 问卷得分), or —."""
+    return row.grade_text or "—"
 
 
 def points_text(row: SubjectResult) -> str:

@@ -34,6 +34,8 @@ from survey.reports.figures import (
     chinese_punctuation,
     date_text,
     decimal_text,
+    grade_text,
+    graded_text,
     hidden_groups_note,
     option_labels,
     percent_text,
@@ -437,6 +439,7 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     facts = session_facts(results) + [
         *turnout_pairs(results),
         ("参与率", results.participation_text),
+        ("有效性", results.validity.text),
         ("状态", session.state.label),
         ("结束时间", beijing_text(session.closed_at)),
         ("签发时间", beijing_text(session.signed_off_at)),
@@ -563,8 +566,10 @@ def _band_cell(row: SubjectResult) -> str:
 
 
 def _scored_table(pdf: ResultDocument, results: SessionResults) -> None:
-    head = ["序号", "测评对象", "类别", "收回", "问卷得分", "等次"]
-    fixed = [8, 16, 14, 24, 20]
+    combined = results.ruleset.combined is not None
+    head = ["序号", "测评对象", "类别", "收回", "群众评议（问卷）得分" if combined else "问卷得分"]
+    head += ["综合得分", "等次（按综合得分）"] if combined else ["等次"]
+    fixed = [8, 16, 12, 22, 22, 30] if combined else [8, 16, 14, 24, 20]
     widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
     rows = [
         [
@@ -572,12 +577,16 @@ def _scored_table(pdf: ResultDocument, results: SessionResults) -> None:
             f"{row.spec.name}\n{row.spec.post}" if row.spec.post else row.spec.name,
             role_label(row),
             str(results.received),
-            average_text(row.score_total) or "—",
-            row.grade or "—",
+            *(
+                [average_text(row.score_total) or "—", graded_text(row) or "—"]
+                if combined
+                else [graded_text(row) or "—"]
+            ),
+            grade_text(row),
         ]
         for number, row in enumerate(results.subjects, start=1)
     ]
-    pdf.grid(head, rows, widths, size=8.5, align=["CENTER", "LEFT", *["CENTER"] * 4])
+    pdf.grid(head, rows, widths, size=8.5, align=["CENTER", "LEFT", *["CENTER"] * (len(head) - 2)])
 
 
 def _item_rates_table(pdf: ResultDocument, results: SessionResults) -> None:
@@ -730,7 +739,7 @@ def _rules_section(pdf: ResultDocument, results: SessionResults) -> None:
     elif results.questionnaire.scored:
         graded = [row for row in results.subjects if row.grade]
         if graded:
-            lines = [f"{r.spec.name}：{average_text(r.score_total)} → {r.grade}" for r in graded]
+            lines = [f"{r.spec.name}：{graded_text(r)} → {grade_text(r)}" for r in graded]
             pdf.paragraph("\n".join(lines), size=8.5)
 
 

@@ -46,6 +46,8 @@ def _source_line(overview: SeasonOverview) -> str:
         f"考核细则：{checklist.label}，SHA-256 {checklist.sha256}；"
         "名次可以并列，并列者同取较好名次，其后名次空缺。"
     )
+    if overview.ranking_provisional:
+        line += f"排名暂定：{'、'.join(overview.ranking_waiting_for)}的考核事实或得分尚未齐全。"
     stale = [row.unit.name for row in overview.rows if not row.applied]
     if stale:
         line += (
@@ -167,13 +169,17 @@ def season_pdf(overview: SeasonOverview) -> bytes:
     pdf.ln(2)
 
     pdf.set_font(family, size=12)
-    pdf.cell(0, 8, "领导班子得分与名次", new_x="LMARGIN", new_y="NEXT")
+    title = "领导班子得分与名次（暂定）" if overview.ranking_provisional else "领导班子得分与名次"
+    pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, size=9)
     headings = ["名次", "单位", "民主测评", *[name for _, name in _part_names(overview)]]
     with pdf.table(headings_style=plain, text_align="CENTER") as table:
         table.row([*headings, "总分（百分制）", "十分制"])
         for place, unit, *numbers in ranking_rows(overview):
-            table.row(["—" if place is None else str(place), unit, *[_text(v) for v in numbers]])
+            shown = "—" if place is None else str(place)
+            if place in overview.tied_places:
+                shown += "（并列）"
+            table.row([shown, unit, *[_text(v) for v in numbers]])
 
     pdf.ln(4)
     pdf.set_font(family, size=12)

@@ -20,8 +20,11 @@ from survey.domain.tally import MERGED_GROUP
 from survey.reports.figures import (
     VERIFY_HINT,
     average_text,
+    band_text,
     date_text,
     decimal_text,
+    grade_text,
+    graded_text,
     hidden_groups_note,
     option_labels,
     percent_text,
@@ -156,7 +159,16 @@ def _summary(workbook: Workbook, results: SessionResults) -> None:
 
     sheet.blank()
     sheet.head("测评结果")
-    extra = ["问卷得分", "等次"] if questionnaire.scored else []
+    combined = results.ruleset.combined is not None
+    extra = (
+        (
+            ["综合得分（组织考评＋群众评议）", "等次（按综合得分）"]
+            if combined
+            else ["问卷得分", "等次"]
+        )
+        if questionnaire.scored
+        else []
+    )
     sheet.head(
         "序号", "测评对象", "职务", "类别", "应到", "收回", "有效票", *_count_head(results),
         "较好以上票数", "较好以上率（分数）", "较好以上率（百分比）", "民主测评得分", "扣分",
@@ -171,8 +183,8 @@ def _summary(workbook: Workbook, results: SessionResults) -> None:
             row.good_or_better if row.good_or_better is not None else "",
             rate_fraction(row), rate_percent(row) if counts else "",
             decimal_text(row.points), decimal_text(row.deduction), decimal_text(row.personal),
-            decimal_text(row.final), row.band or "",
-            *([average_text(row.score_total), row.grade or ""] if questionnaire.scored else []),
+            decimal_text(row.final), band_text(row),
+            *([graded_text(row), grade_text(row)] if questionnaire.scored else []),
         )  # fmt: skip
 
     if questionnaire.scored or any(len(row.items) > 1 for row in results.subjects):

@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from survey.domain.errors import ScoreInputError
 from survey.domain.evaluation import Evaluation, StoredBallot, SubjectResult, evaluate
 from survey.domain.numbers import format_decimal, format_percent, parse_decimal
+from survey.domain.quorum import ValidityCheck, check_validity
 from survey.domain.roles import SubjectRole
-from survey.domain.rulesets import SURVEY_PART, RuleSet
-from survey.domain.scoring import TeamTotal, team_total
+from survey.domain.rulesets import RuleSet
+from survey.domain.scoring import TeamTotal, combined_score, team_total
 from survey.domain.seal import seal_of, sealed_document
 from survey.domain.tally import GroupSpec, SubjectSpec, merge_hidden_groups
 from survey.extensions import db
-from survey.models import Answer, Ballot, EvalSession, SessionState, User
+from survey.models import Answer, Ballot, BallotCode, EvalSession, SessionState, User
 from survey.services import ServiceError
 from survey.services.audit import record
 from survey.services.ballots import COMMENT_ITEM
@@ -54,9 +55,31 @@ class SessionResults(Evaluation):
         return self.tally.expected
 
     @property
+    def validity(self) -> ValidityCheck:
+        """Quorum and 收回 ≤ 发出, checked on what the session holds (see validity_of)."""
+        return validity_of(self.session, self.tally.received_by_group)
+
+    @property
     def participation_text(self) -> str:
         rate = self.tally.participation()
         return "—" if rate is None else f"{format_percent(rate)}（{self.received}/{self.expected}）"
+
+
+def validity_of(session: EvalSession, returned: dict[str, int]) -> ValidityCheck:
+    """Check quorum (实到 > 应到 ÷ 2) and, per rater group, 收回 ≤ 发出 (codes handed out).
+
+    A separate function so that closing a session can call it too.
+    """
+    names = {g.id: g.name for g in session.groups}
+    issued = dict.fromkeys(names.values(), 0)
+    for group_id, count in db.session.execute(
+        sa.select(BallotCode.group_id, sa.func.count())
+        .where(BallotCode.session_id == session.id)
+        .group_by(BallotCode.group_id)
+    ):
+        issued[names[group_id]] = count
+    expected = sum(g.expected_count for g in session.groups)
+    return check_validity(expected, sum(returned.values()), issued, returned)
 
 
 def stored_ballots(session: EvalSession) -> list[StoredBallot]:
@@ -100,7 +123,15 @@ def session_facts(session: EvalSession) -> dict:
             }
             for s in session.subjects
         ],
-        "groups": [{"name": g.name, "expected": g.expected_count} for g in session.groups],
+        # A weight only when set, so that the seal of an unweighted session is unchanged.
+        "groups": [
+            {
+                "name": g.name,
+                "expected": g.expected_count,
+                **({"weight": g.weight} if g.weight else {}),
+            }
+            for g in session.groups
+        ],
         "min_group_size": session.min_group_size,
     }
 
@@ -153,7 +184,10 @@ def seal_session(session: EvalSession, ballots: list[StoredBallot] | None = None
 
 def _specs(session: EvalSession) -> tuple[list[SubjectSpec], list[GroupSpec]]:
     subjects = [SubjectSpec(s.id, s.name, s.post, SubjectRole(s.kind)) for s in session.subjects]
-    groups = [GroupSpec(g.name, g.expected_count) for g in session.groups]
+    groups = [
+        GroupSpec(g.name, g.expected_count, parse_decimal(g.weight) if g.weight else None)
+        for g in session.groups
+    ]
     return subjects, groups
 
 
@@ -190,24 +224,27 @@ def compute_results(session: EvalSession) -> SessionResults:
 def set_team_parts(session: EvalSession, values: dict[str, str], actor: User) -> TeamTotal | None:
     """Record the assessors' points for the team's other parts (作风建设 …), capped by the rules."""
     ruleset = ruleset_for(session.rule_set_key, session.rule_set_version)
-    if ruleset.team_parts is None:
-        raise ServiceError("该测评使用的规则集没有领导班子其他考核部分。")
+    if not ruleset.entered_parts:
+        raise ServiceError("该测评使用的规则集没有由考核组录入的部分。")
     if session.signed_off_at is not None:
         raise ServiceError("测评结果已由考核组签发，其他考核部分得分不能再修改。")
     parsed = {}
-    for part in ruleset.team_parts.parts:
-        if part.key == SURVEY_PART:
-            continue
+    for part in ruleset.entered_parts:
         raw = (values.get(part.key) or "").strip()
         try:
             parsed[part.key] = parse_decimal(raw)
         except ValueError:
             raise ServiceError(f"“{part.name}”的得分“{raw}”不是有效的数字。") from None
+    checked = None
     try:
-        checked = team_total(ruleset, Fraction(0), parsed)
+        if ruleset.team_parts is not None:
+            checked = team_total(ruleset, Fraction(0), parsed)
+        else:
+            # Seed 003's 组织考评: a 百分制 score, refused (not capped) outside 0–100.
+            combined_score(ruleset, None, parsed)
     except ScoreInputError as error:
         raise ServiceError(str(error)) from None
-    stored = {p.key: format_decimal(p.entered) for p in checked.parts if p.key in parsed}
+    stored = {key: format_decimal(value) for key, value in parsed.items()}
     session.team_parts = json.dumps(stored, ensure_ascii=False, sort_keys=True)
     record(actor, "set_team_parts", session.id, json.dumps(stored, ensure_ascii=False))
     db.session.commit()

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from fractions import Fraction
 
 import pytest
 from openpyxl import load_workbook
@@ -20,7 +21,7 @@ from survey.reports.pdf import session_report
 from survey.reports.xlsx import SUMMARY_SHEET, tally_workbook
 from survey.services.codes import issue_codes
 from survey.services.exports import archive_zip
-from survey.services.results import compute_results
+from survey.services.results import compute_results, set_team_parts
 from survey.services.sessions import (
     DEFAULT_QUESTIONNAIRES,
     DEFAULT_RULE_SETS,
@@ -85,16 +86,22 @@ def closed_session(client, owner, meeting_type: MeetingType) -> EvalSession:
 @pytest.mark.parametrize("meeting_type", [MeetingType.SHUZE_SHULIAN, MeetingType.RISK_PREVENTION])
 def test_reports_of_every_meeting_type(client, make_user, meeting_type):
     results = compute_results(closed_session(client, make_user(), meeting_type))
+    if meeting_type == MeetingType.RISK_PREVENTION:
+        # Seed 003 grades the combined 百分制: none until the 组织考评 part is entered.
+        assert results.subjects[0].grade is None
+        set_team_parts(results.session, {"organisation": "80"}, make_user())
+        results = compute_results(db.session.get(EvalSession, results.session.id))
     text = pdf_text(session_report(results))
     workbook = load_workbook(io.BytesIO(tally_workbook(results)))
     cells = [c for row in workbook[SUMMARY_SHEET].iter_rows(values_only=True) for c in row]
     assert "分项统计" in cells  # several items per subject: each one counted
     if meeting_type == MeetingType.RISK_PREVENTION:
-        # 4 × 100 + 2 × 60 over 6 ballots = 86.67 → 良好 (80 ≤ s < 90)
+        # 群众评议: 4 × 100 + 2 × 60 over 6 ballots = 86.67; with 组织考评 80 at 50/50 the
+        # combined score is 83.33 → 良好 (80 ≤ s < 90)
         row = results.subjects[0]
-        assert row.grade == "良好"
-        assert "86.67" in text and "良好" in text
-        assert "86.67" in cells and "良好" in cells
+        assert row.grade == "良好" and row.combined.total == Fraction(250, 3)
+        assert "86.67" in text and "83.33" in text and "良好" in text
+        assert "83.33" in cells and "良好(按综合得分(组织考评 + 群众评议)评定)" in cells
     else:
         assert "66.67%（4/6）" in text  # 总体评价 of each member
         assert "[60%,70%)" in text

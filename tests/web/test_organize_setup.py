@@ -441,3 +441,31 @@ def test_the_session_list_links_to_each_session(app, client, logged_in):
     assert f'href="/sessions/{session.id}"' in html and "新建测评" in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BallotCode)) == 0
     assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["create_session"]
+
+
+def test_the_pages_take_two_principals_and_a_session_of_members_only(app, client, logged_in):
+    logged_in()
+    session = create(client)
+    url = f"/sessions/{session.id}/subjects"
+    for name, post in (("张明", "县委书记"), ("李华", "县长")):
+        response = client.post(
+            url,
+            data={
+                "csrf_token": token(client, url),
+                "name": name,
+                "post": post,
+                "kind": "principal",
+            },
+        )
+        assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "“主要负责人”人数不限" in page and "最多一位" not in page
+    # No team at all: the session still opens once it has a group.
+    url = f"/sessions/{session.id}/groups"
+    client.post(
+        url,
+        data={"csrf_token": token(client, url), "name": "委员", "expected_count": "5"},
+    )
+    db.session.expire_all()
+    assert [s.kind for s in session.subjects] == [SubjectRole.PRINCIPAL, SubjectRole.PRINCIPAL]
+    assert sessions_service.opening_problems(session) == []

@@ -56,7 +56,7 @@ def page(session_id: int):
         session=results.session,
         kinds=EXPORT_KINDS,
         in_wechat=in_wechat(),
-        can_enter_parts=results.ruleset.team_parts is not None,
+        can_enter_parts=bool(results.ruleset.entered_parts),
         can_sign_off=current_user.role in STAFF,
         parts_outstanding=parts_outstanding(results),
         signed_off_text=beijing_text(results.session.signed_off_at),
@@ -133,9 +133,9 @@ def team_parts(session_id: int):
     except ServiceError as error:
         flash(str(error), "error")
     else:
-        capped = "、".join(part.name for part in total.capped_parts)
+        capped = "、".join(part.name for part in total.capped_parts) if total else ""
         flash(
-            "已保存领导班子其他考核部分得分。"
+            ("已保存领导班子其他考核部分得分。" if total else "已保存考核组录入的得分。")
             + (f"超过满分已按满分计：{capped}。" if capped else "")
         )
     return redirect(url_for("results.page", session_id=session_id) + "#team")
@@ -164,7 +164,7 @@ def verify():
     return page, status
 
 
-@bp.post("/sessions/<int:session_id>/results/sign-off")
+@bp.post("/sessions/<id:session_id>/results/sign-off")
 @require_role(*STAFF)
 def sign_off(session_id: int):
     session = get_for(current_user, session_id, organize=False)

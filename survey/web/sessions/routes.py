@@ -36,6 +36,8 @@ from survey.services import codes as code_service
 from survey.services import grants as grant_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
+from survey.services.weights import set_group_weights
+from survey.sheets import decode_text
 from survey.web.downloads import send_download
 from survey.web.kit import (
     ORGANIZERS,
@@ -509,7 +511,7 @@ def subject_report(session: EvalSession, subject_id: int):
             if upload.filename.lower().endswith(".pdf") or data.startswith(b"%PDF-"):
                 roster.set_report(subject, pdf=data, actor=current_user)
             else:
-                text = roster.decode_text(data)
+                text = decode_text(data)
                 roster.set_report(subject, text=text, actor=current_user)
         else:
             roster.set_report(subject, text=form.text.data, actor=current_user)
@@ -580,6 +582,19 @@ def edit_group(session: EvalSession, group_id: int):
         page,
         lambda: session_service.update_group(group, group_input(form), current_user),
         lambda _: f"已保存参评人员类别“{group.name}”。",
+        url_for("organize.groups", session_id=session.id),
+    )
+
+
+@bp.post("/sessions/<id:session_id>/groups/weights")
+@organizing
+def group_weights(session: EvalSession):
+    raw = {g.id: request.form.get(f"weight-{g.id}", "") for g in session.groups}
+    return perform(
+        ActionForm(),
+        lambda: groups_page(session),
+        lambda: set_group_weights(session, raw, current_user),
+        "已保存参评人员类别权重。",
         url_for("organize.groups", session_id=session.id),
     )
 
@@ -799,7 +814,7 @@ def close_session(session: EvalSession):
     return _finish_close(session)
 
 
-@bp.post("/sessions/<int:session_id>/close/resume")
+@bp.post("/sessions/<id:session_id>/close/resume")
 @organizing
 def resume_close(session: EvalSession):
     if not ActionForm().validate():
