@@ -7,7 +7,9 @@ per worker and process, and served from memory after that.
 """
 
 import gzip
+import struct
 import threading
+import zlib
 
 from flask import Flask, request
 
@@ -78,3 +80,55 @@ def compress(response):
         # Same validator, weak: another encoding of the same file still revalidates to a 304.
         response.set_etag(etag, weak=True)
     return response
+
+
+class SplicedPage:
+    """A page rendered once with holes, gzipped once, and filled per request almost for free.
+
+    The parts between the holes are deflated once, each ending on a full flush (byte-aligned,
+    no back-reference across it), so the holes' values can go in between as a stored deflate
+    block: one gzip stream, valid for any inflater, that costs a CRC and a join per request
+    instead of deflating the whole page (about 0.5 ms for a 12-subject ballot here).
+    """
+
+    def __init__(self, parts: list[str]):
+        self.parts = [part.encode() for part in parts]
+        self.deflated = []
+        for n, part in enumerate(self.parts):
+            deflater = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+            last = n == len(self.parts) - 1
+            flush = zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH
+            self.deflated.append(deflater.compress(part) + deflater.flush(flush))
+        self.first_crc = zlib.crc32(self.parts[0])
+
+    def text(self, values: list[str]) -> str:
+        """The page filled in, uncompressed."""
+        texts = [part.decode() for part in self.parts]
+        # str(): the values come escaped as Markup, which would escape the parts it is added to.
+        return "".join(part + str(value) for part, value in zip(texts, [*values, ""], strict=True))
+
+    def gzipped(self, values: list[str]) -> bytes:
+        """The page filled in, as one gzip stream."""
+        chunks = [GZIP_HEADER, self.deflated[0]]
+        crc, size = self.first_crc, len(self.parts[0])
+        for value, part, deflated in zip(values, self.parts[1:], self.deflated[1:], strict=True):
+            raw = str(value).encode()
+            if len(raw) > 0xFFFF:
+                raise ValueError("a hole's value must fit one stored block")
+            # A stored block, not final: header bits 000 then (already aligned) LEN and NLEN.
+            chunks += [b"\x00", struct.pack("<HH", len(raw), len(raw) ^ 0xFFFF), raw, deflated]
+            crc = zlib.crc32(part, zlib.crc32(raw, crc))
+            size += len(raw) + len(part)
+        chunks.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+        return b"".join(chunks)
+
+    def response(self, values: list[str], status: int = 200):
+        """A Flask response: gzipped when the client takes it (compress() then leaves it)."""
+        headers = {"Content-Type": "text/html; charset=utf-8", "Vary": "Accept-Encoding"}
+        if accepts_gzip():
+            return self.gzipped(values), status, {**headers, "Content-Encoding": "gzip"}
+        return self.text(values), status, headers
+
+
+# gzip member header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown.
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"

@@ -1,7 +1,6 @@
 """The attendee's pages: code entry, the ballot, the receipt. No login, no cookie needed."""
 
 import secrets
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,6 +15,7 @@ from flask import (
 )
 from markupsafe import escape
 
+from survey.compression import SplicedPage
 from survey.extensions import csrf, db, write_intent
 from survey.models import BallotCode, EvalSession, SessionState, Subject
 from survey.security import canonical_code, display_code
@@ -137,37 +137,26 @@ def submit():
 
 def show_ballot(typed: str):
     found = may_vote(look_up(typed))
-    page = ballot_page(found)
-    return page.fill(display_code(canonical_code(typed)), secrets.token_urlsafe(24))
-
-
-@dataclass(frozen=True)
-class BallotPage:
-    """An open session's ballot page, rendered once per worker, with holes for code and token."""
-
-    before_code: str
-    before_token: str
-    after_token: str
-
-    def fill(self, code: str, token: str) -> str:
-        return "".join(
-            (self.before_code, escape(code), self.before_token, escape(token), self.after_token)
-        )
+    code = display_code(canonical_code(typed))
+    return ballot_page(found).response([escape(code), escape(secrets.token_urlsafe(24))])
 
 
 CODE_HOLE, TOKEN_HOLE = "@@code@@", "@@token@@"
-_pages: dict[tuple, BallotPage] = {}
+_pages: dict[tuple, SplicedPage] = {}
 
 
-def ballot_page(found: CodeLookup) -> BallotPage:
-    """The session's blank ballot page (see services/voting.py for why the key suffices)."""
+def ballot_page(found: CodeLookup) -> SplicedPage:
+    """The session's blank ballot page, rendered and gzipped once per worker process.
+
+    Its key is read with the code on every request (services/voting.py says why it suffices).
+    """
     page = _pages.get(found.session_key)
     if page is None:
         session = db.session.get(EvalSession, found.session_id)
         html, _ = render_ballot(session, CODE_HOLE, token=TOKEN_HOLE)
         before_code, rest = html.split(f'value="{CODE_HOLE}"')
         before_token, after_token = rest.split(f'value="{TOKEN_HOLE}"')
-        page = BallotPage(f'{before_code}value="', f'"{before_token}value="', f'"{after_token}')
+        page = SplicedPage([f'{before_code}value="', f'"{before_token}value="', f'"{after_token}'])
         remember(_pages, found.session_key, page)
     return page
 

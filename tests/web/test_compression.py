@@ -83,3 +83,35 @@ def test_ballot_page_needs_at_most_three_requests_and_5_kb(client, open_session)
     )
     assert all(r.status_code == 200 for r in fetched)
     assert wire <= 5 * 1024, wire
+
+
+def test_a_spliced_page_is_one_valid_gzip_stream_whatever_goes_in_the_holes():
+    import zlib
+
+    from survey.compression import SplicedPage
+
+    page = SplicedPage(["<p>前文" * 300, "</p><i>", "</i>" + "后文。" * 500])
+    for values in (["", ""], ["ABCDE-FGHJK", "tok_-123"], ["测评" * 100, "x" * 40_000]):
+        body = page.gzipped(values)
+        assert gzip.decompress(body).decode() == page.text(values)
+        # A streaming inflater (as browsers use) reads it to the end, with nothing left over.
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        assert inflater.decompress(body) + inflater.flush() == page.text(values).encode()
+        assert inflater.eof and inflater.unused_data == b""
+    assert len(page.gzipped(["ABCDE-FGHJK", "t" * 32])) < len(page.text(["", ""])) // 5
+
+
+def test_the_ballot_page_is_the_same_gzipped_or_not(client, open_session):
+    plain = client.get(f"/v/{open_session.codes[0]}").get_data(as_text=True)
+    zipped = client.get(f"/v/{open_session.codes[0]}", headers=GZIP)
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    text = gzip.decompress(zipped.get_data()).decode()
+    # Only the fresh form token differs between two openings of the same code.
+    token = 'name="token" value="'
+    assert text.split(token)[0] == plain.split(token)[0]
+    assert text.split(token)[1].split('"', 1)[1] == plain.split(token)[1].split('"', 1)[1]
+    from survey.security import canonical_code, display_code
+
+    shown = display_code(canonical_code(open_session.codes[0]))
+    assert f'name="code" value="{shown}"' in text
