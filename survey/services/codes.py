@@ -50,7 +50,7 @@ def issue_codes(group: RaterGroup, count: int, actor: User | None) -> list[str]:
     if not isinstance(count, int) or not 1 <= count <= MAX_CODES_PER_BATCH:
         raise ServiceError(f"每次发放的测评码数量应在1到{MAX_CODES_PER_BATCH}之间。")
     lock_session(group.session)
-    if group.session.state == SessionState.CLOSED:
+    if group.session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise ServiceError("测评已结束，不能再发放测评码。")
     key = current_app.config["BALLOT_CODE_KEY"]
     codes = _fresh_codes(key, count)
@@ -126,7 +126,7 @@ def void_codes(session: EvalSession, typed: str, actor: User | None) -> int:
     if len(lines) > MAX_VOID_LINES:
         raise ServiceError(f"每次最多作废{MAX_VOID_LINES}个测评码。")
     lock_session(session)
-    if session.state == SessionState.CLOSED:
+    if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise ServiceError("测评已结束，测评码已全部失效，无需作废。")
     key = current_app.config["BALLOT_CODE_KEY"]
     errors: list[str] = []
@@ -163,7 +163,7 @@ def card_sheet_pdf(
     """Render the card sheets of the unused codes (of one group, or all) and log the download."""
     from survey.reports.cards import CardGroup, render_cards
 
-    if session.state == SessionState.CLOSED:
+    if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise ServiceError("测评已结束，测评码已失效，不能再打印卡片。")
     key = current_app.config["BALLOT_CODE_KEY"]
     batches = []
