@@ -63,6 +63,10 @@ class CodeLookup:
     state: SessionState
     session_key: tuple
 
+    @property
+    def id(self) -> int:  # what cast() reads of a code
+        return self.code_id
+
     def is_repeat(self, submit_token: str) -> bool:
         return self.status == CodeStatus.USED and self.submit_token_hash == token_hash(submit_token)
 
@@ -97,10 +101,10 @@ def look_up(typed: str) -> CodeLookup:
     )
     if found.status == CodeStatus.VOID:
         raise CodeRefused(CodeProblem.VOID)
-    if found.state == SessionState.CLOSED:
-        raise CodeRefused(CodeProblem.CLOSED)
     if found.state == SessionState.DRAFT:
         raise CodeRefused(CodeProblem.NOT_OPEN)
+    if found.state != SessionState.OPEN:  # closing or closed
+        raise CodeRefused(CodeProblem.CLOSED)
     return found
 
 

@@ -17,7 +17,7 @@ from markupsafe import escape
 
 from survey.compression import SplicedPage
 from survey.extensions import csrf, db, write_intent
-from survey.models import BallotCode, EvalSession, SessionState, Subject
+from survey.models import EvalSession, SessionState, Subject
 from survey.security import canonical_code, display_code
 from survey.services import ratelimit
 from survey.services.ballots import (
@@ -128,10 +128,11 @@ def submit():
         if missing and not confirmed:
             session = db.session.get(EvalSession, found.session_id)
             return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
-        db.session.rollback()  # end the read; the write transaction starts afresh
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.rollback()  # end the read: the write begins with BEGIN IMMEDIATE
     finally:
         write_intent.reset(reading)
-    cast(db.session.get(BallotCode, found.code_id), token, submission)
+    cast(found, token, submission)
     return redirect(url_for("vote.done"), code=303)
 
 
