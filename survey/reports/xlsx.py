@@ -298,10 +298,11 @@ def _ballots_sheet(workbook: Workbook, results: SessionResults) -> None:
     # A hidden group's ballots must not be picked out one by one either.
     groups = {
         name: neutralise(name if name in shown else MERGED_GROUP)
-        for name in {ballot.group for ballot in results.ballots}
+        for name in results.tally.received_by_group
     }
     keys = [(row.spec.id, key) for row, key, _ in columns]
-    for number, ballot in enumerate(results.ballots, start=1):
+    # Streamed a chunk of ballots at a time: memory stays flat in the number of ballots.
+    for number, ballot in enumerate(results.iter_ballots(), start=1):
         answers = (ballot.ratings.get(key) for key in keys)
         sheet.sheet.append(
             [
