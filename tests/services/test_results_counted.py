@@ -56,3 +56,42 @@ def test_counted_tally_matches_the_ballot_by_ballot_tally(client, open_session):
     streamed = sorted(b.canonical().__repr__() for b in counted.iter_ballots())
     assert streamed == sorted(b.canonical().__repr__() for b in ballots)
     assert len(counted.ballots) == 40
+
+
+def test_raw_ballot_sheet_holds_every_ballot_once(client, open_session):
+    import io
+    from collections import Counter
+
+    from openpyxl import load_workbook
+
+    from survey.reports.figures import option_labels
+    from survey.reports.xlsx import ABSTAIN, BALLOTS_SHEET, MERGED_GROUP, tally_workbook
+
+    rng = random.Random(3)
+    for code in open_session.codes[:25]:
+        fields, page = ballot_form(client, code)
+        names = list(dict.fromkeys(re.findall(r'name="(r-\d+-\w+)"', page)))
+        answers = {
+            name: rng.choice(re.findall(rf'name="{name}" value="(\w+)"', page))
+            for name in names[:-1]  # the last line left blank: 弃权
+        }
+        data = {**fields, **answers, "confirm_partial": "1"}
+        assert client.post("/v/submit", data=data).status_code == 303
+    session = open_session.session
+    close_session(session, None)
+    results = compute_results(session)
+    sheet = load_workbook(io.BytesIO(tally_workbook(results)), read_only=True)[BALLOTS_SHEET]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 26 and rows[0][:2] == ("序号", "参评人员类别")
+    assert [row[0] for row in rows[1:]] == list(range(1, 26))
+    labels = dict(option_labels(results))
+    keys = [(row.spec.id, key) for row in results.subjects for key in row.items]
+    shown = set(results.groups_shown)
+    expected = Counter(
+        (
+            b.group if b.group in shown else MERGED_GROUP,
+            *(labels[b.ratings[k]] if k in b.ratings else ABSTAIN for k in keys),
+        )
+        for b in stored_ballots(session)
+    )
+    assert Counter(row[1:] for row in rows[1:]) == expected
