@@ -30,6 +30,7 @@ from survey.models import (  # noqa: E402
     MeetingType,
     RaterGroup,
     Role,
+    SessionState,
     Subject,
     SubjectRole,
     User,
@@ -79,9 +80,13 @@ def _profiles(count: int, rng: random.Random) -> list[tuple[float, ...]]:
 
 
 def build_closed_session(
-    subjects: int, ballots: int, seed: int = 2025
+    subjects: int, ballots: int, seed: int = 2025, close: bool = True
 ) -> tuple[EvalSession, float]:
-    """Create, fill and close a session; return it and the seconds close_session took."""
+    """Create, fill and close a session; return it and the seconds close_session took.
+
+    With close=False the ballots go straight into the closed tables and the session is only
+    marked closed (no shuffle, seal or scrub): enough to time the tally and the reports.
+    """
     rng = random.Random(seed)
     owner = User(
         username="bench",
@@ -146,7 +151,15 @@ def build_closed_session(
         db.session.execute(sa.insert(Answer), answer_rows)
     db.session.commit()
     started = time.perf_counter()
-    close_session(session, None)
+    if close:
+        close_session(session, None)
+    else:
+        db.session.execute(
+            sa.update(EvalSession)
+            .where(EvalSession.id == session.id)
+            .values(state=SessionState.CLOSED, closed_at=dt.datetime.now(dt.UTC))
+        )
+        db.session.commit()
     return db.session.get(EvalSession, session.id), time.perf_counter() - started
 
 
