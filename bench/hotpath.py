@@ -48,9 +48,7 @@ def main() -> None:
             for name, value in RATING.findall(html):
                 if name not in form or rng.random() < 0.3:
                     form[name] = value
-            posted = client.post(
-                "/v/submit", data=form, headers={"Origin": "http://localhost"}
-            )
+            posted = client.post("/v/submit", data=form, headers={"Origin": "http://localhost"})
             assert posted.status_code == 303, posted.get_data(as_text=True)[:500]
 
         for code in codes[:20]:  # warm up: imports, templates, caches

@@ -1,7 +1,8 @@
 """A closed synthetic session in a throwaway SQLite instance, for the report and tally benches.
 
-Ballots and answers are inserted in bulk (executemany), then the session is closed through
-survey.services.sessions.close_session, so the benches see what a real close leaves behind.
+Ballots are sealed to the session key as cast() seals them and inserted in bulk (executemany),
+then the session is closed through survey.services.sessions.close_session, which opens every
+seal, shuffles and scrubs: the benches see what a real close does and leaves behind.
 """
 
 import contextlib
@@ -30,6 +31,7 @@ from survey.models import (  # noqa: E402
     MeetingType,
     RaterGroup,
     Role,
+    SealedBallot,
     SessionState,
     Subject,
     SubjectRole,
@@ -38,6 +40,7 @@ from survey.models import (  # noqa: E402
 )
 from survey.security import hash_password, new_password  # noqa: E402
 from survey.services.ballots import COMMENT_ITEM  # noqa: E402
+from survey.services.sealing import ballot_plaintext, seal  # noqa: E402
 from survey.services.sessions import close_session, open_session  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
@@ -79,13 +82,17 @@ def _profiles(count: int, rng: random.Random) -> list[tuple[float, ...]]:
     return profiles
 
 
+SEAL_CPU: list[float] = []  # CPU seconds spent sealing, per build
+
+
 def build_closed_session(
     subjects: int, ballots: int, seed: int = 2025, close: bool = True
 ) -> tuple[EvalSession, float]:
     """Create, fill and close a session; return it and the seconds close_session took.
 
-    With close=False the ballots go straight into the closed tables and the session is only
-    marked closed (no shuffle, seal or scrub): enough to time the tally and the reports.
+    The CPU time spent sealing the ballots is appended to SEAL_CPU. With close=False the
+    ballots go straight, unsealed, into the closed tables and the session is only marked
+    closed (no opening, shuffle, seal or scrub): enough to time the tally and the reports.
     """
     rng = random.Random(seed)
     owner = User(
@@ -132,23 +139,27 @@ def build_closed_session(
     group_ids = [g.id for g in session.groups]
     weights = [share for _, share in GROUPS]
     # Generated and inserted a chunk at a time, so 100,000 ballots need little memory.
+    public_key = session.ballot_public_key
+    sealing = 0.0
     for first in range(0, ballots, CHUNK_BALLOTS):
-        ballot_rows, answer_rows = [], []
+        rows, plain = [], []
         for number in range(first, min(first + CHUNK_BALLOTS, ballots)):
-            ballot_id = random_id()
-            overall = f"建议加强作风建设，第{number % 97}条意见。" if rng.random() < 0.05 else None
-            ballot_rows.append(
-                {
-                    "id": ballot_id,
-                    "session_id": session.id,
-                    "group_id": rng.choices(group_ids, weights)[0],
-                    "paper": False,
-                    "comment": overall,
-                }
-            )
-            answer_rows.extend(_answers(rng, ballot_id, subject_ids, profiles))
-        db.session.execute(sa.insert(Ballot), ballot_rows)
-        db.session.execute(sa.insert(Answer), answer_rows)
+            overall = f"建议加强作风建设，第{number % 97}条意见。" if rng.random() < 0.05 else ""
+            ratings, comments = _answers(rng, subject_ids, profiles)
+            group_id = rng.choices(group_ids, weights)[0]
+            plaintext = ballot_plaintext(group_id, False, ratings, comments, overall)
+            if not close:
+                plain.append((group_id, ratings, comments, overall))
+                continue
+            started = time.process_time()
+            box = seal(public_key, plaintext)
+            sealing += time.process_time() - started
+            rows.append({"session_id": session.id, "box": box})
+        if close:
+            db.session.execute(sa.insert(SealedBallot), rows)
+        else:
+            _insert_plain(session.id, group_ids, plain)
+    SEAL_CPU.append(sealing)
     db.session.commit()
     started = time.perf_counter()
     if close:
@@ -163,28 +174,49 @@ def build_closed_session(
     return db.session.get(EvalSession, session.id), time.perf_counter() - started
 
 
+def _insert_plain(session_id: int, group_ids: list[int], ballots: list[tuple]) -> None:
+    """Insert opened ballots and their answers directly, as a close leaves them."""
+    ballot_rows, answer_rows = [], []
+    for group_id, ratings, comments, overall in ballots:
+        ballot_id = random_id()
+        ballot_rows.append(
+            {
+                "id": ballot_id,
+                "session_id": session_id,
+                "group_id": group_id,
+                "paper": False,
+                "comment": overall or None,
+            }
+        )
+        answer_rows += [
+            {"ballot_id": ballot_id, "subject_id": s, "item": item, "value": v, "comment": None}
+            for (s, item), v in ratings.items()
+        ] + [
+            {
+                "ballot_id": ballot_id,
+                "subject_id": s,
+                "item": COMMENT_ITEM,
+                "value": None,
+                "comment": text,
+            }
+            for s, text in comments.items()
+        ]
+    db.session.execute(sa.insert(Ballot), ballot_rows)
+    db.session.execute(sa.insert(Answer), answer_rows)
+
+
 def _answers(
-    rng: random.Random, ballot_id: str, subject_ids: list[int], profiles: list[tuple[float, ...]]
-) -> Iterator[dict]:
-    """Yield one ballot's answers: a rating per subject (2 % abstain), now and then a comment."""
+    rng: random.Random, subject_ids: list[int], profiles: list[tuple[float, ...]]
+) -> tuple[dict, dict]:
+    """One ballot's ratings (2 % of lines abstain) and, now and then, a comment."""
+    ratings, comments = {}, {}
     for subject_id, profile in zip(subject_ids, profiles, strict=True):
         if rng.random() < 0.02:
             continue
-        yield {
-            "ballot_id": ballot_id,
-            "subject_id": subject_id,
-            "item": "overall",
-            "value": rng.choices(OPTIONS, profile)[0],
-            "comment": None,
-        }
+        ratings[(subject_id, "overall")] = rng.choices(OPTIONS, profile)[0]
         if rng.random() < 0.01:
-            yield {
-                "ballot_id": ballot_id,
-                "subject_id": subject_id,
-                "item": COMMENT_ITEM,
-                "value": None,
-                "comment": f"希望在{rng.choice('调研督导学习落实')}方面再加强。",
-            }
+            comments[subject_id] = f"希望在{rng.choice('调研督导学习落实')}方面再加强。"
+    return ratings, comments
 
 
 def _name(rng: random.Random, index: int) -> str:
