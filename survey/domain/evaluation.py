@@ -160,17 +160,35 @@ def evaluate(
     team_parts: dict[str, Fraction],
 ) -> Evaluation:
     """Tally the ballots and score every subject by the rule set."""
+    records = [BallotRecord(b.group, b.ratings) for b in ballots]
+    tally = tally_ballots(questionnaire, subjects, groups, records)
+    comments = {
+        spec.id: [b.comments[spec.id] for b in ballots if spec.id in b.comments]
+        for spec in subjects
+    }
+    overall = [b.overall_comment for b in ballots if b.overall_comment]
+    return evaluate_tally(ruleset, tally, comments, overall, min_group_size, team_parts)
+
+
+def evaluate_tally(
+    ruleset: RuleSet,
+    tally: Tally,
+    comments: dict[int, list[str]],
+    overall_comments: list[str],
+    min_group_size: int,
+    team_parts: dict[str, Fraction],
+) -> Evaluation:
+    """Score every subject of a tally already counted (by tally_ballots or tally_counts)."""
+    questionnaire, subjects, groups = tally.questionnaire, tally.subjects, tally.groups
     weights = session_weights(groups)
     if weights and not ruleset.rater_group_weights:
         # The session's own weights stand in for the rule set's (which win when it has them).
         ruleset = replace(ruleset, rater_group_weights=MappingProxyType(weights))
-    records = [BallotRecord(b.group, b.ratings) for b in ballots]
-    tally = tally_ballots(questionnaire, subjects, groups, records)
     shown = shown_groups(tally.received_by_group, min_group_size)
     rows = [_subject_result(tally, spec, shown) for spec in subjects]
     for row in rows:
         # Sorted, so that comments keep no trace of the order ballots came in.
-        row.comments = sorted(b.comments[row.spec.id] for b in ballots if row.spec.id in b.comments)
+        row.comments = sorted(comments.get(row.spec.id, []))
     total = _score(ruleset, tally, rows, team_parts)
     if ruleset.grades is not None:
         for row in rows:
@@ -193,7 +211,7 @@ def evaluate(
         groups_hidden=[name for name in names if name not in shown],
         team_total=total,
         team_parts=team_parts,
-        overall_comments=sorted(b.overall_comment for b in ballots if b.overall_comment),
+        overall_comments=sorted(overall_comments),
     )
 
 

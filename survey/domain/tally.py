@@ -148,6 +148,36 @@ def tally_ballots(
     return Tally(questionnaire, subjects, groups, dict(received), counts)
 
 
+def tally_counts(
+    questionnaire: Questionnaire,
+    subjects: Sequence[SubjectSpec],
+    groups: Sequence[GroupSpec],
+    received_by_group: Mapping[str, int],
+    answers: Iterable[tuple[str, int, str, str, int]],
+) -> Tally:
+    """Build the same Tally as tally_ballots from counts already grouped (e.g. by SQL).
+
+    `answers` holds (group, subject id, item key, option key, how many ballots chose it); a
+    line's abstentions are its group's ballots that chose nothing on it. Counts for lines
+    the questionnaire does not have are ignored, as tally_ballots ignores such ratings.
+    """
+    names = [group.name for group in groups]
+    counts = {
+        (subject.id, item.key): {name: ItemCounts() for name in names}
+        for subject in subjects
+        for item in questionnaire.items_for(subject.role.value)
+    }
+    received = {name: int(received_by_group.get(name, 0)) for name in names}
+    for group, subject_id, item, option, n in answers:
+        by_group = counts.get((subject_id, item))
+        if by_group is not None and group in by_group:
+            by_group[group].options[option] += int(n)
+    for by_group in counts.values():
+        for name, item_counts in by_group.items():
+            item_counts.abstain = received[name] - item_counts.valid
+    return Tally(questionnaire, subjects, groups, received, counts)
+
+
 def score_item(questionnaire: Questionnaire, role: SubjectRole) -> str | None:
     """Return the item whose rate is scored: the overall rating, or the only item."""
     items = questionnaire.items_for(role.value)

@@ -185,9 +185,11 @@ def token_hash(token: str) -> str:
 def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
     """Use the code up and store the ballot in one transaction; a repeat is a no-op.
 
-    `code` is the row code_for_submission found. A repeat of the very same submission (same
-    form token) returns quietly, so a refresh or a network retry shows the same receipt. Any
-    other use of a spent code is refused: the claim below re-checks the status atomically.
+    `code` is the row code_for_submission found, or anything with its `id`, `session_id` and
+    `group_id` (the voter's hot path passes services.voting.CodeLookup). A repeat of the very
+    same submission (same form token) returns quietly, so a refresh or a network retry shows
+    the same receipt. Any other use of a spent code is refused: the claim below re-checks the
+    status atomically.
     """
     # PostgreSQL: a share lock on the session row makes a concurrent close wait for this
     # ballot, and this ballot wait for (then see) a close. SQLite's BEGIN IMMEDIATE already
@@ -214,10 +216,14 @@ def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        db.session.refresh(code)
-        if is_repeat(code, submit_token):
+        status, stored_token = db.session.execute(
+            sa.select(BallotCode.status, BallotCode.submit_token_hash).where(
+                BallotCode.id == code.id
+            )
+        ).one()
+        if status == CodeStatus.USED and stored_token == token_hash(submit_token):
             return
-        raise CodeRefused(CodeProblem.VOID if code.status == CodeStatus.VOID else CodeProblem.USED)
+        raise CodeRefused(CodeProblem.VOID if status == CodeStatus.VOID else CodeProblem.USED)
     store_sealed(code.session_id, public_key, code.group_id, submission, paper=False)
     db.session.commit()
 
