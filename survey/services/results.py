@@ -254,7 +254,8 @@ def seal_document(
     It lists ballots one by one, so it follows the small-group rule of the results page: a
     hidden group's ballots carry the merged label, and the hidden groups are one merged group
     in the facts. (Unless the rule set or the session weighs rater groups by name: the
-    recount needs them. merge=False gives the document as sealed before this rule, for older archives.)
+    recount needs them. merge=False gives the document as sealed before this rule, for older
+    archives.)
     """
     ruleset = ruleset_for(session.rule_set_key, session.rule_set_version)
     ballots = stored_ballots(session) if ballots is None else ballots
