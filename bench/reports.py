@@ -15,6 +15,7 @@ import time
 from fpdf import FPDF
 from synthetic import bench_app, build_closed_session, median_time
 
+from survey.exports import archive_zip, sign_pdf, signed_sheet
 from survey.reports.charts import (
     distribution_chart,
     distribution_figure,
@@ -24,7 +25,6 @@ from survey.reports.charts import (
 from survey.reports.pdf import session_report
 from survey.reports.xlsx import tally_workbook
 from survey.services.archive import archive_bytes, verify_upload
-from survey.services.exports import archive_zip, sign_pdf, signed_sheet
 from survey.services.results import compute_results
 from survey.services.signoff import sign_off
 

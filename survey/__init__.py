@@ -30,12 +30,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey.cli import register_commands
     from survey.web import register_views
     from survey.web.headers import init_security_headers
+    from survey.web.proxies import init_proxies
+    from survey.web.redaction import install as redact_logs
 
     register_views(app)
     init_security_headers(app)
+    init_proxies(app)
     register_commands(app)
-    from survey.web.redaction import install as redact_logs
-
     redact_logs(app)
     return app
 

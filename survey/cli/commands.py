@@ -157,9 +157,9 @@ def close_command(session_id: int) -> None:
 @one_transaction
 def export_command(session_id: int, kind: str, out: str) -> None:
     """Export a closed session's results (JSON keys as in `survey score --json`, plus the seal)."""
+    from survey.exports import build_export
     from survey.models import EvalSession
     from survey.services.audit import record
-    from survey.services.exports import build_export
     from survey.services.results import compute_results, require_closed
 
     session = db.session.get(EvalSession, session_id)

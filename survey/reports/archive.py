@@ -4,12 +4,16 @@ A result sheet is what an archivist files in the subject's personnel file, so it
 rule set's hash, the seal and how to verify it against the archive.json filed alongside.
 """
 
+from __future__ import annotations
+
 import io
 import re
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from survey.clock import in_beijing
+from survey.domain.evaluation import SubjectResult
 from survey.domain.roles import SubjectRole
 from survey.reports.figures import (
     VERIFY_HINT,
@@ -34,7 +38,9 @@ from survey.reports.pdf import (
     report_document,
     session_facts,
 )
-from survey.services.results import SessionResults, SubjectResult
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 REPORT_NAME = "测评结果报告.pdf"
 WORKBOOK_NAME = "测评统计表.xlsx"
@@ -52,6 +58,7 @@ def subject_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
 def _sheet_document(
     results: SessionResults, subject: SubjectResult, font: Path | None
 ) -> ResultDocument:
+
     pdf = ResultDocument(results, f"{subject.spec.name} 民主测评结果单", font)
     pdf.add_page()
     pdf.title_block("民主测评结果单", "（廉政档案）")

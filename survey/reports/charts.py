@@ -6,8 +6,11 @@ rcParams are set once per process and never changed afterwards, so threads may s
 SVG embeds in fpdf2 as vectors (sharper and about a tenth of the size of a 200-dpi PNG).
 """
 
+from __future__ import annotations
+
 import io
 import threading
+from typing import TYPE_CHECKING
 
 import matplotlib
 from matplotlib import font_manager
@@ -32,7 +35,9 @@ from survey.reports.fonts import (
     FALLBACK_MATPLOTLIB_NAMES,
     cjk_font_path,
 )
-from survey.services.results import SessionResults
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 ABSTAIN_LABEL = "弃权"
 GOOD_COLOURS = ("#1e8449", "#52be80", "#a9dfbf", "#d5f5e3")

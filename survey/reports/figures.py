@@ -1,13 +1,19 @@
 """The figures every report prints, as exact text: one place, so XLSX and PDF never disagree."""
 
+from __future__ import annotations
+
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
+from survey.domain.evaluation import SubjectResult
 from survey.domain.numbers import format_decimal, format_fixed, format_percent, format_ratio
 from survey.domain.roles import SubjectRole
 from survey.domain.tally import MIN_GROUP_SIZE_FLOOR
-from survey.services.results import SessionResults, SubjectResult
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 NO_VALID_VOTES = "无有效票"
 VERIFY_HINT = "可用 survey verify 或平台“归档校验”页校验归档文件"

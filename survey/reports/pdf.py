@@ -10,12 +10,15 @@ characters the batch prints; a document that still meets a character outside the
 built again with the whole font, so no glyph is ever lost.
 """
 
+from __future__ import annotations
+
 import io
 import re
 import string
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fontTools import subset, ttLib
 from fpdf import FPDF, FontFace
@@ -23,6 +26,7 @@ from fpdf.enums import WrapMode
 
 from survey.domain.attest import pdf_placeholder
 from survey.domain.bands import BoundUnit
+from survey.domain.evaluation import SubjectResult
 from survey.domain.roles import SubjectRole
 from survey.reports import figures
 from survey.reports.charts import distribution_chart, rates_chart
@@ -56,7 +60,9 @@ from survey.reports.fonts import (
     cjk_font_path,
     stand_in,
 )
-from survey.services.results import SessionResults, SubjectResult
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 MARGIN = 18.0
 TOP = 16.0
@@ -132,7 +138,7 @@ class ResultDocument(FPDF):
         self.set_subject(results.session.title)
         self.set_creator("民主测评平台")
         self.set_lang("zh-CN")
-        # The slot services/exports.py writes the signed statement into (domain/attest.py).
+        # The slot survey/exports.py writes the signed statement into (domain/attest.py).
         self.set_keywords(pdf_placeholder())
         self.alias_nb_pages()
 
@@ -352,7 +358,7 @@ class FontCut:
         font.save(str(self.path))
         font.close()
 
-    def __enter__(self) -> "FontCut":
+    def __enter__(self) -> FontCut:
         return self
 
     def __exit__(self, *_exc) -> None:

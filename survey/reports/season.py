@@ -1,9 +1,12 @@
 """A season's results as XLSX and PDF: the ranking of units, each member's final score, and how
 every checklist point was reached. Pure functions over a SeasonOverview; no queries."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 from fractions import Fraction
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
@@ -13,7 +16,9 @@ from openpyxl.styles import Alignment, Font
 from survey.domain.numbers import format_decimal, format_fixed
 from survey.reports.fonts import add_cjk_font
 from survey.reports.xlsx import neutralise
-from survey.services.seasons import SeasonOverview, UnitRow
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.seasons import SeasonOverview, UnitRow
 
 
 def safe_text(value: str) -> str:

@@ -6,11 +6,14 @@ text and neutralised against formula injection. The workbook is written in openp
 write-only mode, which streams rows: 100,000 ballots fit in little memory.
 """
 
+from __future__ import annotations
+
 import io
 import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
@@ -19,6 +22,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from survey.domain.evaluation import SubjectResult
 from survey.domain.tally import MERGED_GROUP
 from survey.reports.figures import (
     VERIFY_HINT,
@@ -36,7 +40,9 @@ from survey.reports.figures import (
     role_label,
     seal_text,
 )
-from survey.services.results import SessionResults, SubjectResult
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 SUMMARY_SHEET = "汇总"
 BALLOTS_SHEET = "原始选票（匿名）"

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from survey.extensions import db, write_intent
 from survey.models import LoginFailure
 from survey.services.ratelimit import client_address, network_of
+from survey.services.upsert import upsert
 
 ACCOUNT_PER_MINUTE = 5
 ACCOUNT_PER_HOUR = 20
@@ -122,12 +123,9 @@ def record_failure(username: str, minute: int | None = None) -> None:
 
 
 def _increment(bucket: str, minute: int):
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(LoginFailure).values(bucket=bucket, minute=minute, count=1)
-    return statement.on_conflict_do_update(
-        index_elements=[LoginFailure.bucket, LoginFailure.minute],
+    return upsert(
+        LoginFailure,
+        {"bucket": bucket, "minute": minute, "count": 1},
+        key=[LoginFailure.bucket, LoginFailure.minute],
         set_={"count": LoginFailure.count + 1},
     )

@@ -7,9 +7,9 @@ import subprocess
 
 from pypdf import PdfReader
 
+from survey.exports import signed_sheet
 from survey.reports.figures import chinese_punctuation
 from survey.reports.pdf import NO_LINE_START, ResultDocument, session_report
-from survey.services.exports import signed_sheet
 from survey.services.results import compute_results
 from survey.services.signoff import sign_off
 from tests.conftest import requirement_missing

@@ -6,11 +6,11 @@ import warnings
 
 from PIL import Image
 
+from survey.exports import signed_sheet
 from survey.models import MeetingType, SubjectRole
 from survey.reports.charts import distribution_figure, png
 from survey.reports.fonts import FALLBACK_FONTS, uncovered
 from survey.reports.pdf import session_report
-from survey.services.exports import signed_sheet
 from survey.services.results import compute_results
 from tests.conftest import requirement_missing
 from tests.reports import test_report_meeting_types as meeting_types

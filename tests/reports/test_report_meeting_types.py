@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from survey.domain import get_shipped
 from survey.domain.questionnaire import shipped
+from survey.exports import archive_zip
 from survey.extensions import db
 from survey.models import EvalSession, MeetingType, RaterGroup, Subject, SubjectRole
 from survey.reports.archive import feedback_sheet
@@ -20,7 +21,6 @@ from survey.reports.charts import distribution_figure, png
 from survey.reports.pdf import session_report
 from survey.reports.xlsx import SUMMARY_SHEET, tally_workbook
 from survey.services.codes import issue_codes
-from survey.services.exports import archive_zip
 from survey.services.results import compute_results, set_team_parts
 from survey.services.sessions import (
     DEFAULT_QUESTIONNAIRES,

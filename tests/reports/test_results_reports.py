@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from survey.domain import DEFAULT_RULESET_ID, get_shipped
 from survey.domain.questionnaire import shipped
+from survey.exports import archive_zip
 from survey.extensions import db
 from survey.models import EvalSession, MeetingType, RaterGroup, Subject, SubjectRole
 from survey.reports.archive import (
@@ -36,7 +37,6 @@ from survey.reports.xlsx import (
 )
 from survey.services.archive import MANIFEST_NAME, MANIFEST_SIGNATURE_NAME, PUBLIC_KEY_NAME
 from survey.services.codes import issue_codes
-from survey.services.exports import archive_zip
 from survey.services.results import compute_results, set_team_parts
 from survey.services.sessions import close_session, open_session
 from tests.conftest import requirement_missing
@@ -375,8 +375,8 @@ def test_charts_are_self_contained_svg(results):
 
 
 def test_the_archive_json_merges_hidden_groups_and_still_verifies(results):
+    from survey.exports import build_export
     from survey.services.archive import verify_upload
-    from survey.services.exports import build_export
     from survey.services.results import compute_results
     from survey.services.signoff import sign_off
 

@@ -5,11 +5,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from survey.exports import EXPORT_KINDS, build_export, export_filename
 from survey.reports.figures import beijing_text
 from survey.services import NotFound, ServiceError
 from survey.services.archive import instance_trust, verify_upload
 from survey.services.audit import record_download
-from survey.services.exports import EXPORT_KINDS, build_export, export_filename
 from survey.services.history import person_history
 from survey.services.results import compute_results, require_closed, set_team_parts
 from survey.services.sessions import get_for
@@ -99,8 +99,8 @@ def download(session_id: int, kind: str):
 @bp.get("/sessions/<id:session_id>/results/subjects/<id:subject_id>/<any(sheet, feedback):what>")
 @require_role(*STAFF)
 def subject_document(session_id: int, subject_id: int, what: str):
+    from survey.exports import signed_sheet
     from survey.reports.archive import feedback_sheet
-    from survey.services.exports import signed_sheet
 
     results = closed_results(session_id)
     found = [(n, r) for n, r in enumerate(results.subjects, 1) if r.spec.id == subject_id]

@@ -16,13 +16,13 @@ from flask_login import current_user
 from survey.clock import today
 from survey.domain.checklist import get_checklist
 from survey.domain.errors import RuleSetNotFound
+from survey.exports import EXPORT_KINDS
 from survey.inputs import strict_int
 from survey.models import MeetingType, Role, SessionState
 from survey.services import NotFound, ServiceError
 from survey.services import rectification as rectification_service
 from survey.services import seasons as season_service
 from survey.services.audit import record_download
-from survey.services.exports import EXPORT_KINDS
 from survey.services.history import person_history
 from survey.services.inquiries import inquiries_about, overdue_inquiries
 from survey.services.roster import get_subject

@@ -1,8 +1,10 @@
 """What a closed session can be exported as; shared by the download pages and `survey export`.
 
-Reports lay the documents out; this module signs them. Every PDF carries a signed statement in
-a slot of its metadata (survey/domain/attest.py), so a single sheet verifies on its own; the
-ZIP carries the public key and a signed manifest with the SHA-256 of every file in it.
+It sits above services and reports, like web and cli which call it: services compute and
+sign, reports lay the documents out, this module puts them together. Every PDF carries a
+signed statement in a slot of its metadata (survey/domain/attest.py), so a single sheet
+verifies on its own; the ZIP carries the public key and a signed manifest with the SHA-256
+of every file in it.
 """
 
 import json
