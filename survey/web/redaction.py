@@ -11,8 +11,6 @@ import logging
 import re
 import time
 
-from werkzeug.serving import WSGIRequestHandler
-
 # /v/<code> is the vote address printed in the QR codes; /v/done and /v/report/ carry no code.
 # The router decodes and the browser may not: /V/, /%76/ and /v%2F reach the same page.
 CODE_IN_PATH = re.compile(
@@ -67,31 +65,6 @@ def is_voter_path(path: str) -> bool:
 
 def hour_stamp(moment: float | None = None) -> str:
     return time.strftime(HOUR_FORMAT, time.localtime(moment))
-
-
-class RedactingRequestHandler(WSGIRequestHandler):
-    """The development server's request handler, logging redacted request lines."""
-
-    def log(self, type: str, message: str, *args) -> None:
-        # Everything the development server prints, errors about a malformed request line
-        # included, goes through here.
-        super().log(type, "%s", redact_error(message % args if args else message))
-
-    def log_request(self, code="-", size="-"):
-        # werkzeug builds the logged line from self.path (or the raw request line).
-        if hasattr(self, "path"):
-            self.path = redact(self.path)
-        self.requestline = redact(self.requestline)
-        super().log_request(code, size)
-
-    def _voter(self) -> bool:
-        return is_voter_path(getattr(self, "path", ""))
-
-    def address_string(self) -> str:
-        return "-" if self._voter() else super().address_string()
-
-    def log_date_time_string(self) -> str:
-        return hour_stamp() if self._voter() else super().log_date_time_string()
 
 
 try:
