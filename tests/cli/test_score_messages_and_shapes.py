@@ -52,7 +52,7 @@ def test_a_broken_xlsx_is_described_in_chinese(tmp_path):
     path.write_bytes(b"not a zip at all")
     result = run(path)
     assert result.exit_code == 2 and result.stdout == ""
-    assert "无法读取 XLSX 文件:文件已损坏或不是 Excel 工作簿" in result.stderr
+    assert "无法读取 XLSX 文件：文件已损坏或不是 Excel 工作簿" in result.stderr
     assert "zip" not in result.stderr.lower()
 
 
