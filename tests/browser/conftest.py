@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from survey.extensions import db, write_intent
 from tests.conftest import requirement_missing
 
 CHROMIUM = "/usr/bin/chromium"
@@ -23,7 +24,15 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def live_server(app):
-    """Serve the test app on a free local port for the length of one test."""
+    """Serve the test app on a free local port for the length of one test.
+
+    The server's threads lock as production does (BEGIN IMMEDIATE for writes). The test's own
+    thread reads the database while the browser works, so its transactions start deferred:
+    a test's read must not hold the write lock a page needs. The production mode with
+    separate processes is covered by tests/cli/test_readme_commands.py and tests/reliability.
+    """
+    db.session.commit()
+    token = write_intent.set(False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -31,6 +40,8 @@ def live_server(app):
     yield app.config["PUBLIC_BASE_URL"]
     server.shutdown()
     thread.join()
+    db.session.commit()
+    write_intent.reset(token)
 
 
 @pytest.fixture(scope="session")
