@@ -382,14 +382,12 @@ class Platform:
         import sqlalchemy as sa
 
         from survey.extensions import db
-        from survey.models import Ballot, BallotCode, CodeStatus
+        from survey.models import BallotCode, CodeStatus
+        from survey.services.ballots import ballot_count
 
         with self.app.app_context():
-            ballots = db.session.scalar(
-                sa.select(sa.func.count())
-                .select_from(Ballot)
-                .where(Ballot.session_id == self.session_id)
-            )
+            # Sealed until the close (survey/services/sealing.py): count those too.
+            ballots = ballot_count(self.session_id)
             used = db.session.scalar(
                 sa.select(sa.func.count())
                 .select_from(BallotCode)
