@@ -7,13 +7,17 @@
 
 For each engine it starts gunicorn with `survey.gunicorn_conf` (several workers) on a temporary
 instance folder, and then:
-  1. ceiling: GET /healthz (no database) as fast as `--concurrency` clients can: requests/s;
+  1. ceiling: GET /healthz (no database) from 50 clients at once: requests/s;
   2. meeting: issues 1,000 codes in an open session; 1,000 phones arrive in an open loop, the
      arrival rate ramping linearly to 100/s over 10 s and holding there; each phone GETs its
      ballot page and POSTs the filled form with the page's token, as a phone does;
-  3. rush: issues 2,000 more codes and submits them with `--concurrency` phones back to back;
+  3. rush: for each of `--phones` (default 8 and 20) issues 1,000 more codes and submits them
+     with that many phones back to back (a closed loop);
   4. check: ballots stored == submissions acknowledged with 303 == codes used.
-Prints throughput, p50/p95/p99 latencies, errors and the ratio of ballots/s to the ceiling.
+Prints throughput, p50/p95/p99 latencies, errors, the ratio of ballots/s to the ceiling and the
+server's CPU per ballot: utime + stime of gunicorn's processes (workers included, read from
+/proc before and after each phase) and, on the throwaway PostgreSQL, of the postmaster and its
+backends. That figure does not depend on how busy the machine is, unlike the wall-clock ones.
 Exit status 1 when a request failed or the stored ballots do not match the acknowledgements.
 Uses only the standard library and the platform's own packages for the load.
 """
@@ -69,23 +73,88 @@ GROUPS = ["县级领导干部", "部门主要负责人", "乡镇党政主要负�
 @dataclass(frozen=True)
 class Plan:
     meeting_codes: int = 1000
-    rush_codes: int = 2000
+    rush_codes: int = 1000
     peak_per_second: float = 100.0
     ramp_seconds: float = 10.0
-    concurrency: int = 50
+    phones: tuple[int, ...] = (8, 20)
+    concurrency: int = 50  # clients of the /healthz ceiling
     ceiling_requests: int = 3000
     workers: int | None = None
 
 
 SMOKE = Plan(
     meeting_codes=50,
-    rush_codes=50,
+    rush_codes=25,
     peak_per_second=50.0,
     ramp_seconds=1.0,
+    phones=(8, 20),
     concurrency=10,
     ceiling_requests=300,
     workers=2,
 )
+
+
+# ---- the server's own CPU accounting ------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (index 0 is the state)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(fields: list[str]) -> float:
+    """utime + stime + cutime + cstime: the process and its waited-for children."""
+    return sum(int(fields[n]) for n in (11, 12, 13, 14)) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds used so far by a group of server processes, from their own accounting.
+
+    `group` picks the processes: those whose process group is `pgid` (gunicorn runs in its own
+    session), or those whose parent is `parent` plus the parent itself (PostgreSQL's backends).
+    """
+
+    def __init__(self, name: str, pgid: int | None = None, parent: int | None = None):
+        self.name, self.pgid, self.parent = name, pgid, parent
+
+    def read(self) -> float:
+        total = 0.0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            fields = proc_stat(int(entry))
+            if fields is None:
+                continue
+            ppid, pgrp = int(fields[1]), int(fields[2])
+            if (self.pgid is not None and pgrp == self.pgid) or (
+                self.parent is not None and (int(entry) == self.parent or ppid == self.parent)
+            ):
+                total += cpu_seconds(fields)
+        return total
+
+
+def read_meters(meters: list[CpuMeter]) -> dict[str, float]:
+    return {meter.name: meter.read() for meter in meters}
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], ballots: int) -> dict:
+    """CPU seconds per process group over a phase, and milliseconds per ballot."""
+    used = {name: after[name] - before[name] for name in before}
+    total = sum(used.values())
+    per = {
+        f"{name}_ms_per_ballot": round(s * 1000 / max(ballots, 1), 2) for name, s in used.items()
+    }
+    return {
+        "cpu_seconds": round(total, 2),
+        "ms_per_ballot": round(total * 1000 / max(ballots, 1), 2),
+        **per,
+    }
 
 
 # ---- HTTP ---------------------------------------------------------------------------------
@@ -386,8 +455,7 @@ class Platform:
         from survey.services.ballots import ballot_count
 
         with self.app.app_context():
-            # Sealed until the close (survey/services/sealing.py): count those too.
-            ballots = ballot_count(self.session_id)
+            ballots = ballot_count(self.session_id)  # sealed while open
             used = db.session.scalar(
                 sa.select(sa.func.count())
                 .select_from(BallotCode)
@@ -438,7 +506,7 @@ def gunicorn(instance: Path, env: dict, workers: int | None):
     )
     try:
         wait_until_serving("127.0.0.1", port, process)
-        yield "127.0.0.1", port
+        yield "127.0.0.1", port, process.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -508,7 +576,11 @@ def throwaway_postgres():
         run(
             str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bench"
         )
-        yield f"postgresql://postgres@127.0.0.1:{port}/bench"
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+        yield (
+            f"postgresql://postgres@127.0.0.1:{port}/bench",
+            CpuMeter("postgres", parent=postmaster),
+        )
     finally:
         subprocess.run(
             [*as_pg, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
@@ -519,7 +591,9 @@ def throwaway_postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_engine(name: str, database_url: str | None, plan: Plan, seed: int) -> dict:
+def run_engine(
+    name: str, database_url: str | None, plan: Plan, seed: int, db_meter: CpuMeter | None = None
+) -> dict:
     """Run every phase against one database; database_url None means SQLite in the instance."""
     with tempfile.TemporaryDirectory(prefix="burst-") as tmp:
         instance = Path(tmp)
@@ -529,55 +603,81 @@ def run_engine(name: str, database_url: str | None, plan: Plan, seed: int) -> di
         meeting_codes = platform.prepare(plan.meeting_codes)
         workers = plan.workers or int(os.environ.get("WORKERS", (os.cpu_count() or 1) * 2 + 1))
         env = {"DATABASE_URL": url, "SURVEY_INSTANCE_PATH": str(instance), **keys}
-        with gunicorn(instance, env, workers) as (host, port):
+        with gunicorn(instance, env, workers) as (host, port, server_pid):
             env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
             client = Client(host, port)
+            meters = [CpuMeter("app", pgid=server_pid)] + ([db_meter] if db_meter else [])
+            before = read_meters(meters)
             ceiling = measure_ceiling(client, plan.ceiling_requests, plan.concurrency)
+            ceiling |= cpu_used(before, read_meters(meters), ceiling["requests"])
+            before = read_meters(meters)
             first = meeting(client, meeting_codes, plan, seed)
-            rush_codes = platform.issue(plan.rush_codes)
-            second = rush(client, rush_codes, plan.concurrency, seed + 10**6)
+            first |= cpu_used(before, read_meters(meters), first["acknowledged"])
+            rushes = {}
+            for n, phones in enumerate(plan.phones):
+                rush_codes = platform.issue(plan.rush_codes)
+                before = read_meters(meters)
+                rushes[phones] = rush(client, rush_codes, phones, seed + (n + 1) * 10**6)
+                rushes[phones] |= cpu_used(
+                    before, read_meters(meters), rushes[phones]["acknowledged"]
+                )
         stored = platform.stored()
         platform.dispose()
-    acknowledged = first["acknowledged"] + second["acknowledged"]
-    errors = sum(first["errors"].values()) + sum(second["errors"].values())
+    phases = [first, *rushes.values()]
+    acknowledged = sum(phase["acknowledged"] for phase in phases)
+    errors = sum(sum(phase["errors"].values()) for phase in phases)
     ok = errors == 0 and stored["ballots"] == acknowledged == stored["used_codes"]
+    best = max(rushes.values(), key=lambda phase: phase["ballots_per_second"])
     return {
         "engine": name,
         "workers": workers,
         "ceiling": ceiling,
         "meeting": first,
-        "rush": second,
+        "rushes": {str(phones): phase for phones, phase in rushes.items()},
         "stored": stored,
         "acknowledged": acknowledged,
         "ratio_ballots_to_ceiling": round(
-            second["ballots_per_second"] / ceiling["requests_per_second"], 3
+            best["ballots_per_second"] / ceiling["requests_per_second"], 3
         ),
         "ok": ok,
     }
 
 
+def cpu_text(phase: dict, unit: str = "ballot") -> str:
+    parts = [
+        f"{name[: -len('_ms_per_ballot')]} {value}"
+        for name, value in phase.items()
+        if name.endswith("_ms_per_ballot")
+    ]
+    return f"server CPU {phase['ms_per_ballot']} ms/{unit} ({', '.join(parts)})"
+
+
 def report(result: dict) -> str:
-    ceiling, first, second = result["ceiling"], result["meeting"], result["rush"]
+    ceiling, first = result["ceiling"], result["meeting"]
 
     def row(label: str, phase: dict) -> str:
         return (
             f"  {label:<9} {phase['acknowledged']:>5} ballots in {phase['seconds']:>6.1f} s = "
-            f"{phase['ballots_per_second']:>6.1f}/s; POST p50/p95/p99 "
+            f"{phase['ballots_per_second']:>6.1f}/s; {cpu_text(phase)}\n"
+            f"            POST p50/p95/p99 "
             f"{phase['post']['p50_ms']}/{phase['post']['p95_ms']}/{phase['post']['p99_ms']} ms, "
-            f"GET p50/p95/p99 {phase['get']['p50_ms']}/{phase['get']['p95_ms']}/"
-            f"{phase['get']['p99_ms']} ms; errors {phase['errors'] or 0}"
+            f"GET {phase['get']['p50_ms']}/{phase['get']['p95_ms']}/"
+            f"{phase['get']['p99_ms']} ms, GET+POST {phase['phone']['p50_ms']}/"
+            f"{phase['phone']['p95_ms']}/{phase['phone']['p99_ms']} ms; "
+            f"errors {phase['errors'] or 0}"
         )
 
     lines = [
         f"== {result['engine']} ({result['workers']} gunicorn workers)",
         f"  ceiling   GET /healthz {ceiling['requests_per_second']:.1f} req/s; p50/p95/p99 "
         f"{ceiling['p50_ms']}/{ceiling['p95_ms']}/{ceiling['p99_ms']} ms; "
-        f"errors {ceiling['errors'] or 0}",
+        f"{cpu_text(ceiling, 'request')}; errors {ceiling['errors'] or 0}",
         row("meeting", first)
         + f"; arrivals over {first['arrival_seconds']} s, "
         + f"peak {first['peak_arrivals_per_second']:.0f}/s",
-        row("rush", second),
-        f"  ratio     rush ballots/s ÷ ceiling req/s = {result['ratio_ballots_to_ceiling']:.3f}",
+        *(row(f"{phones} phones", phase) for phones, phase in result["rushes"].items()),
+        f"  ratio     best rush ballots/s ÷ ceiling req/s = "
+        f"{result['ratio_ballots_to_ceiling']:.3f}",
         f"  check     acknowledged {result['acknowledged']}, stored {result['stored']['ballots']}, "
         f"codes used {result['stored']['used_codes']}: {'OK' if result['ok'] else 'MISMATCH'}",
     ]
@@ -591,7 +691,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: its config's)")
-    parser.add_argument("--concurrency", type=int, help="phones at once in the rush (default 50)")
+    parser.add_argument(
+        "--phones", type=int, nargs="+", help="phones at once in each rush (default 8 20)"
+    )
+    parser.add_argument("--rush-codes", type=int, help="ballots per rush (default 1000)")
+    parser.add_argument("--meeting-codes", type=int, help="phones in the meeting (default 1000)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -599,8 +703,12 @@ def main(argv: list[str] | None = None) -> int:
     plan = SMOKE if args.smoke else Plan()
     if args.workers:
         plan = Plan(**{**plan.__dict__, "workers": args.workers})
-    if args.concurrency:
-        plan = Plan(**{**plan.__dict__, "concurrency": args.concurrency})
+    if args.phones:
+        plan = Plan(**{**plan.__dict__, "phones": tuple(args.phones)})
+    if args.rush_codes:
+        plan = Plan(**{**plan.__dict__, "rush_codes": args.rush_codes})
+    if args.meeting_codes:
+        plan = Plan(**{**plan.__dict__, "meeting_codes": args.meeting_codes})
     results = []
     if not args.no_sqlite:
         results.append(run_engine("SQLite", None, plan, args.seed))
@@ -609,8 +717,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_engine("PostgreSQL", args.pg, plan, args.seed))
         print(report(results[-1]), flush=True)
     elif not (args.no_pg or args.smoke):
-        with throwaway_postgres() as url:
-            results.append(run_engine("PostgreSQL (throwaway server)", url, plan, args.seed))
+        with throwaway_postgres() as (url, meter):
+            results.append(run_engine("PostgreSQL (throwaway server)", url, plan, args.seed, meter))
         print(report(results[-1]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2))

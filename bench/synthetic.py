@@ -25,16 +25,21 @@ from survey.domain import DEFAULT_RULESET_ID, get_shipped  # noqa: E402
 from survey.domain.questionnaire import shipped  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.models import (  # noqa: E402
+    Answer,
+    Ballot,
     EvalSession,
     MeetingType,
     RaterGroup,
     Role,
     SealedBallot,
+    SessionState,
     Subject,
     SubjectRole,
     User,
+    random_id,
 )
 from survey.security import hash_password, new_password  # noqa: E402
+from survey.services.ballots import COMMENT_ITEM  # noqa: E402
 from survey.services.sealing import ballot_plaintext, seal  # noqa: E402
 from survey.services.sessions import close_session, open_session  # noqa: E402
 
@@ -84,11 +89,13 @@ SEAL_CPU: list[float] = []  # CPU seconds spent sealing, per build
 
 
 def build_closed_session(
-    subjects: int, ballots: int, seed: int = 2025
+    subjects: int, ballots: int, seed: int = 2025, close: bool = True
 ) -> tuple[EvalSession, float]:
     """Create, fill and close a session; return it and the seconds close_session took.
 
-    The CPU time spent sealing the ballots is appended to SEAL_CPU.
+    The CPU time spent sealing the ballots is appended to SEAL_CPU. With close=False the
+    ballots go straight, unsealed, into the closed tables and the session is only marked
+    closed (no opening, shuffle, seal or scrub): enough to time the tally and the reports.
     """
     rng = random.Random(seed)
     owner = User(
@@ -138,23 +145,67 @@ def build_closed_session(
     public_key = session.ballot_public_key
     sealing = 0.0
     for first in range(0, ballots, CHUNK_BALLOTS):
-        rows = []
+        rows, plain = [], []
         for number in range(first, min(first + CHUNK_BALLOTS, ballots)):
             overall = f"建议加强作风建设，第{number % 97}条意见。" if rng.random() < 0.05 else ""
             ratings, comments = _answers(rng, subject_ids, profiles)
-            plaintext = ballot_plaintext(
-                rng.choices(group_ids, weights)[0], False, ratings, comments, overall
-            )
+            group_id = rng.choices(group_ids, weights)[0]
+            plaintext = ballot_plaintext(group_id, False, ratings, comments, overall)
+            if not close:
+                plain.append((group_id, ratings, comments, overall))
+                continue
             started = time.process_time()
             box = seal(public_key, plaintext)
             sealing += time.process_time() - started
             rows.append({"session_id": session.id, "box": box})
-        db.session.execute(sa.insert(SealedBallot), rows)
+        if close:
+            db.session.execute(sa.insert(SealedBallot), rows)
+        else:
+            _insert_plain(session.id, group_ids, plain)
     SEAL_CPU.append(sealing)
     db.session.commit()
     started = time.perf_counter()
-    close_session(session, None)
+    if close:
+        close_session(session, None)
+    else:
+        db.session.execute(
+            sa.update(EvalSession)
+            .where(EvalSession.id == session.id)
+            .values(state=SessionState.CLOSED, closed_at=dt.datetime.now(dt.UTC))
+        )
+        db.session.commit()
     return db.session.get(EvalSession, session.id), time.perf_counter() - started
+
+
+def _insert_plain(session_id: int, group_ids: list[int], ballots: list[tuple]) -> None:
+    """Insert opened ballots and their answers directly, as a close leaves them."""
+    ballot_rows, answer_rows = [], []
+    for group_id, ratings, comments, overall in ballots:
+        ballot_id = random_id()
+        ballot_rows.append(
+            {
+                "id": ballot_id,
+                "session_id": session_id,
+                "group_id": group_id,
+                "paper": False,
+                "comment": overall or None,
+            }
+        )
+        answer_rows += [
+            {"ballot_id": ballot_id, "subject_id": s, "item": item, "value": v, "comment": None}
+            for (s, item), v in ratings.items()
+        ] + [
+            {
+                "ballot_id": ballot_id,
+                "subject_id": s,
+                "item": COMMENT_ITEM,
+                "value": None,
+                "comment": text,
+            }
+            for s, text in comments.items()
+        ]
+    db.session.execute(sa.insert(Ballot), ballot_rows)
+    db.session.execute(sa.insert(Answer), answer_rows)
 
 
 def _answers(

@@ -20,15 +20,24 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     load_settings(app, test_config)
+    from survey.inputs import CleanRequest, IdConverter
+
+    # Before any route is added: every <id:...> is a strict id, every form value clean.
+    app.request_class = CleanRequest
+    app.url_map.converters["id"] = IdConverter
     _init_extensions(app)
 
     from survey.cli import register_commands
     from survey.web import register_views
     from survey.web.headers import init_security_headers
+    from survey.web.proxies import init_proxies
+    from survey.web.redaction import install as redact_logs
 
     register_views(app)
     init_security_headers(app)
+    init_proxies(app)
     register_commands(app)
+    redact_logs(app)
     return app
 
 

@@ -104,10 +104,17 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Part of every login session's identity: raising it (logout, password reset, disabling)
+    # ends every session of the account, on every device, at its next request.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What the login session stores: the id and the session version, "12.3"."""
+        return f"{self.id}.{self.session_version or 1}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
@@ -167,6 +174,13 @@ class EvalSession(db.Model):
     ballot_public_key: Mapped[str | None] = mapped_column(sa.String(64))
     # While CLOSING: the next step of the close still to do (survey/services/closing.py).
     close_step: Mapped[str | None] = mapped_column(sa.String(16))
+    # Sign-off by the assessment team (services/signoff.py): when, by whom, whether the team's
+    # other parts were declared not applicable, and the signed seal over every printed figure.
+    signed_off_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    signed_off_by: Mapped[str | None] = mapped_column(sa.String(200))
+    team_parts_waived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    result_seal: Mapped[str | None] = mapped_column(sa.String(64))
+    result_signature: Mapped[str | None] = mapped_column(sa.String(128))
 
     owner: Mapped[User] = relationship()
     subjects: Mapped[list["Subject"]] = relationship(
@@ -387,6 +401,16 @@ class FailedAttempt(db.Model):
     """Failed ballot-code attempts per client bucket and minute, shared by every worker."""
 
     __tablename__ = "failed_attempt"
+
+    bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class LoginFailure(db.Model):
+    """Failed logins per keyed bucket (one account, or one client network) and minute."""
+
+    __tablename__ = "login_failure"
 
     bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -12,7 +12,9 @@ def register_commands(app) -> None:
         run_command,
         verify_command,
     )
+    from survey.cli.keys import keys_command
     from survey.cli.score import score
+    from survey.cli.signoff import sign_off_command
 
     commands = (
         run_command,
@@ -22,6 +24,8 @@ def register_commands(app) -> None:
         score,
         export_command,
         verify_command,
+        keys_command,
+        sign_off_command,
         *OPS_COMMANDS,
     )
     for command in commands:

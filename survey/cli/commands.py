@@ -157,9 +157,9 @@ def close_command(session_id: int) -> None:
 @one_transaction
 def export_command(session_id: int, kind: str, out: str) -> None:
     """Export a closed session's results (JSON keys as in `survey score --json`, plus the seal)."""
+    from survey.exports import build_export
     from survey.models import EvalSession
     from survey.services.audit import record
-    from survey.services.exports import build_export
     from survey.services.results import compute_results, require_closed
 
     session = db.session.get(EvalSession, session_id)
@@ -181,11 +181,27 @@ def export_command(session_id: int, kind: str, out: str) -> None:
 
 @click.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def verify_command(file: str) -> None:
-    """Check an exported archive (JSON, or ZIP with archive.json) against its seal and recount."""
-    from survey.services.archive import verify_upload
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="另外信任的签名公钥（PEM，由 survey keys --export 导出），可重复",
+)
+@one_transaction
+def verify_command(file: str, keys: tuple[str, ...]) -> None:
+    """Verify an archive (ZIP, archive.json or a signed sheet PDF): signatures, recount, files."""
+    from survey.services.archive import MAX_ARCHIVE_BYTES, instance_trust, verify_upload
+    from survey.uploads import size_text
 
-    ok, message = verify_upload(Path(file).read_bytes())
-    click.echo(message)
-    if not ok:
+    if Path(file).stat().st_size > MAX_ARCHIVE_BYTES:  # refuse before reading it into memory
+        click.echo(f"未通过\n  ✗ 归档文件超过{size_text(MAX_ARCHIVE_BYTES)}的上限，未予校验。")
+        raise SystemExit(1)
+    try:
+        trust = instance_trust([Path(k).read_bytes() for k in keys])
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    verdict = verify_upload(Path(file).read_bytes(), trust)
+    click.echo(verdict.text)
+    if not verdict.ok:
         raise SystemExit(1)

@@ -75,10 +75,6 @@ def _as_json(result: SubjectResult) -> dict[str, object]:
     }
 
 
-def _percent(share: Fraction) -> str:
-    return f"{format_decimal(share * 100)}%"
-
-
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -143,14 +139,7 @@ def _as_text(results: list[SubjectResult], ruleset: RuleSet, team_other: Fractio
         lines.append(
             f"领导班子最终得分 = (民主测评得分 + 其他四项 {format_decimal(team_other)} 分)× {scale}"
         )
-        for role, share in (
-            (SubjectRole.PRINCIPAL, weights.principal),
-            (SubjectRole.MEMBER, weights.member),
-        ):
-            lines.append(
-                f"{role.label}最终得分 = 个人得分 × {_percent(share)}"
-                f" + 领导班子十分制得分 × {_percent(1 - share)}"
-            )
+        lines.extend(weights.formulas()[:2])
     lines.append("较好以上率 = (好 + 较好)÷ 有效票(弃权不计),按精确分数分档;")
     lines.append("百分比四舍五入到两位小数,仅供显示。")
     lines.append(f"规则集:{ruleset.label}")
@@ -159,7 +148,7 @@ def _as_text(results: list[SubjectResult], ruleset: RuleSet, team_other: Fractio
 
 
 @click.command("score")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))  # our reader words its errors in Chinese
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 列表输出。")
 @click.option(
     "--team-other",
@@ -217,7 +206,14 @@ def score(file: Path, as_json: bool, team_other: str | None, rules_spec: str) ->
         )
     except ScoreInputError as exc:
         raise ScoreCommandError(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps([_as_json(r) for r in results], ensure_ascii=False, indent=2))
-    else:
-        click.echo(_as_text(results, ruleset, other))
+    try:
+        if as_json:
+            output = json.dumps([_as_json(r) for r in results], ensure_ascii=False, indent=2)
+        else:
+            output = _as_text(results, ruleset, other)
+    except ValueError as exc:
+        # A unit's own rule set may give a score with no finite decimal; say so, print nothing.
+        raise ScoreCommandError(
+            f"得分无法精确写成小数({exc}),请检查规则集的换算比例和权重"
+        ) from None
+    click.echo(output)

@@ -1,14 +1,13 @@
 """Read a paper-count tally sheet (CSV or XLSX) for `survey score`."""
 
-import csv
-import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from survey.domain import SubjectRole, VoteCounts
+from survey.domain.errors import os_error_text
+from survey.sheets import FormulaWithoutValue, UploadRefused, csv_table, xlsx_table
 
 SUBJECT = "测评对象"
 CATEGORY = "类别"
@@ -18,7 +17,10 @@ REQUIRED = (SUBJECT, CATEGORY, *COUNT_COLUMNS)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-_INTEGER_RE = re.compile(r"[0-9]+")
+_INTEGER_RE = re.compile(r"[0-9]{1,15}")
+# A tally sheet has one row per subject: far fewer than this.
+MAX_ROWS = 2000
+MAX_COLUMNS = 20
 
 
 class ScoreFileError(ValueError):
@@ -38,10 +40,14 @@ class ScoreRow:
 def read_score_file(path: str | Path) -> list[ScoreRow]:
     """Read and validate a tally sheet; raise ScoreFileError on the first defect."""
     path = Path(path)
+    from survey.uploads import MAX_UPLOAD_BYTES, size_text
+
     try:
+        if path.stat().st_size > MAX_UPLOAD_BYTES:
+            raise ScoreFileError(f"文件 {path.name} 超过{size_text(MAX_UPLOAD_BYTES)}的上限")
         data = path.read_bytes()
     except OSError as exc:
-        raise ScoreFileError(f"无法读取文件 {path}:{exc.strerror or exc}") from None
+        raise ScoreFileError(f"无法读取文件 {path}:{os_error_text(exc)}") from None
     if not data.strip():
         raise ScoreFileError(f"文件 {path.name} 为空")
     if data.startswith(_OLE_MAGIC):
@@ -53,42 +59,18 @@ def read_score_file(path: str | Path) -> list[ScoreRow]:
     return parse_rows(rows)
 
 
-def _decode(data: bytes) -> str:
-    # Excel on Chinese Windows saves "CSV" in GB18030 (GBK); everything else is UTF-8.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ScoreFileError("无法识别文件编码:请保存为 UTF-8 或 GB18030(GBK)编码的 CSV")
-
-
 def _csv_rows(data: bytes) -> list[list[object]]:
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     try:
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    except csv.Error as exc:
-        raise ScoreFileError(f"CSV 格式错误:{exc}") from None
+        return csv_table(data, max_rows=MAX_ROWS)
+    except UploadRefused as refused:
+        raise ScoreFileError(str(refused)) from None
 
 
 def _xlsx_rows(data: bytes) -> list[list[object]]:
-    # Imported here so that reading CSV does not need openpyxl.
-    import openpyxl
-
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise ScoreFileError(f"无法读取 XLSX 文件:{exc}") from None
-    try:
-        sheet = workbook.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, AttributeError) as exc:
-        # A damaged sheet surfaces as any of these from openpyxl's lazy reader.
-        raise ScoreFileError(f"无法读取 XLSX 文件:{exc}") from None
-    finally:
-        workbook.close()
+        return xlsx_table(data, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS, what="XLSX 文件")
+    except UploadRefused as refused:
+        raise ScoreFileError(str(refused)) from None
 
 
 def _cell_text(value: object) -> str:
@@ -98,6 +80,11 @@ def _cell_text(value: object) -> str:
 
 
 def _count(value: object, line: int, column: str) -> int:
+    if isinstance(value, FormulaWithoutValue):
+        raise ScoreFileError(
+            f"第{line}行 “{column}” 列:是公式 {str(value)[:40]},但文件中没有保存计算结果;"
+            "请在 Excel 中打开、重新计算并保存,或直接填写票数"
+        )
     if isinstance(value, bool):
         raise ScoreFileError(f"第{line}行 “{column}” 列:“{value}” 不是非负整数")
     if isinstance(value, int):

@@ -12,7 +12,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -73,7 +73,27 @@ _RULE_KEYS = {
     Rule.EACH: {"each"},
     Rule.RANK: {"order", "first", "step"},
 }
-_RULE_OPTIONAL = {Rule.EACH: {"cap"}, Rule.RANK: {"per_10000", "of"}}
+_RULE_OPTIONAL = {
+    Rule.EACH: {"cap", "deductions"},
+    Rule.DEDUCT: {"deductions"},
+    Rule.RANK: {"per_10000", "of"},
+}
+# Rules whose points belong to the item itself: a clause with one of them has "its own points".
+_OWN_POINTS = (Rule.AWARD, Rule.QUOTA, Rule.FORFEIT)
+
+
+class DeductionLimit(StrEnum):
+    """How far an item's deductions may go.
+
+    ITEM: they stop at what the clause's own points earned (seed 002 预防 (8) "最多扣1分" states
+    it for one part; an item "2分" cannot lose more than its 2 points). PART: they come off the
+    whole part, down to its floor of 0 (作风 (5) "1起扣1分" belongs to no item with points).
+    """
+
+    ITEM = "item"
+    PART = "part"
+
+
 _ITEM_COMMON = {"clause", "name", "rule", "fact"}
 
 
@@ -108,10 +128,30 @@ class Item:
     step: Fraction = Fraction(0)
     per_10000: bool = False
     of: str | None = None
+    deductions: DeductionLimit | None = None  # set on deduction items only
+    deductions_stated: bool = False  # written in the file, not the default
 
     @property
     def facts(self) -> tuple[str, ...]:
         return (self.fact, self.of) if self.of else (self.fact,)
+
+    @property
+    def deducts(self) -> bool:
+        """Tell whether this item takes points away."""
+        return self.rule is Rule.DEDUCT or (self.rule is Rule.EACH and self.each < 0)
+
+    @property
+    def has_own_points(self) -> bool:
+        return self.rule in _OWN_POINTS
+
+    @property
+    def limit_text(self) -> str:
+        """Say in Chinese how far this item's deductions go (empty for non-deduction items)."""
+        if self.deductions is DeductionLimit.ITEM:
+            return f"扣分以本项{self.clause}所得分为限"
+        if self.deductions is DeductionLimit.PART:
+            return "扣分从本方面得分中扣除，本方面最低0分"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -273,8 +313,31 @@ class _Parser:
             )
             if not items:
                 raise self.fail("没有任何项目", "parts", number)
+            items = self.deduction_limits(key, items)
             parts.append(Part(key, self.text(row, "name", "parts", number), maximum, items))
         return tuple(parts)
+
+    def deduction_limits(self, part: str, items: tuple[Item, ...]) -> tuple[Item, ...]:
+        """Settle how far each deduction item goes; by default, to its clause's own points."""
+        own = {item.clause for item in items if item.has_own_points}
+        settled = []
+        for index, item in enumerate(items, 1):
+            if not item.deducts:
+                if item.deductions is not None:
+                    raise self.fail("deductions 只能用于扣分项", "parts", f"{part} 第{index}项")
+                settled.append(item)
+                continue
+            limit = item.deductions
+            if limit is None:
+                limit = DeductionLimit.ITEM if item.clause in own else DeductionLimit.PART
+            elif limit is DeductionLimit.ITEM and item.clause not in own:
+                raise self.fail(
+                    f'deductions = "item",但{item.clause}没有本项分值(award、quota 或 forfeit)',
+                    "parts",
+                    f"{part} 第{index}项",
+                )
+            settled.append(replace(item, deductions=limit))
+        return tuple(settled)
 
     def item(self, part: str, row, facts: Mapping[str, Fact], where: str) -> Item:
         if not isinstance(row, dict):
@@ -311,6 +374,12 @@ class _Parser:
             values["target"] = self.integer(row, "target", "parts", where)
             if values["target"] < 1:
                 raise self.fail("target 应至少为 1", "parts", where)
+        if "deductions" in row:
+            try:
+                values["deductions"] = DeductionLimit(row["deductions"])
+            except ValueError:
+                raise self.fail('deductions 应为 "item" 或 "part"', "parts", where) from None
+            values["deductions_stated"] = True
         if rule is Rule.RANK:
             if row["order"] not in ("low", "high"):
                 raise self.fail('order 应为 "low" 或 "high"', "parts", where)
@@ -339,6 +408,10 @@ def parse_checklist(text: str | bytes, source: str) -> Checklist:
         raise RuleFileError(source, "文件不是 UTF-8 编码") from None
     except tomllib.TOMLDecodeError as exc:
         raise RuleFileError(source, f"TOML 语法错误:{exc}") from None
+    except ValueError:
+        raise RuleFileError(source, "TOML 中的数字位数过多") from None
+    except RecursionError:
+        raise RuleFileError(source, "TOML 嵌套层数过多") from None
     return _Parser(source).parse(data, content)
 
 
@@ -436,6 +509,7 @@ class LineResult:
     points: Fraction | None  # None: a fact is missing
     text: str
     place: int | None = None
+    waiting_for: tuple = ()  # units whose facts for this rank item are not in yet (暂定)
 
 
 @dataclass(frozen=True)
@@ -460,6 +534,18 @@ class UnitScore:
     @property
     def complete(self) -> bool:
         return not self.missing and all(part.points is not None for part in self.parts)
+
+    @property
+    def waiting_for(self) -> tuple:
+        """Return the other units whose missing facts make this unit's rank points 暂定."""
+        found = dict.fromkeys(
+            key for part in self.parts for line in part.lines for key in line.waiting_for
+        )
+        return tuple(found)
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.waiting_for)
 
     @property
     def points(self) -> dict[str, Fraction]:
@@ -499,7 +585,27 @@ def score_units(checklist: Checklist, units: Mapping[Hashable, UnitInput]) -> di
                     if (value := _metric(item, unit)) is not None
                 }
     places = {item: competition_ranks(values, best=item.order) for item, values in metrics.items()}
-    return {key: _score_unit(checklist, key, unit, metrics, places) for key, unit in units.items()}
+    waiting = {item: tuple(k for k in units if k not in values) for item, values in metrics.items()}
+    return {
+        key: _score_unit(checklist, key, unit, metrics, places, waiting)
+        for key, unit in units.items()
+    }
+
+
+def place_text(place: int | None, tied: bool, provisional: bool = False) -> str:
+    """Return "1", "1（并列）" or "暂定 2（并列）"; "—" for a unit without a place."""
+    if place is None:
+        return "—"
+    text = f"{place}（并列）" if tied else str(place)
+    return f"暂定 {text}" if provisional else text
+
+
+def tied_places(places: Mapping[Hashable, int]) -> set[int]:
+    """Return the places two or more units share (名次并列)."""
+    seen: dict[int, int] = {}
+    for place in places.values():
+        seen[place] = seen.get(place, 0) + 1
+    return {place for place, count in seen.items() if count > 1}
 
 
 def _metric(item: Item, unit: UnitInput) -> Fraction | None:
@@ -519,7 +625,7 @@ def _metric(item: Item, unit: UnitInput) -> Fraction | None:
     return value
 
 
-def _score_unit(checklist, key, unit: UnitInput, metrics, places) -> UnitScore:
+def _score_unit(checklist, key, unit: UnitInput, metrics, places, waiting) -> UnitScore:
     missing: list[str] = []
     parts = []
     for part in checklist.parts:
@@ -535,14 +641,21 @@ def _score_unit(checklist, key, unit: UnitInput, metrics, places) -> UnitScore:
                     missing.append("单位人口")
                     lines.append(LineResult(item, None, f"{item.name}：缺少单位人口，无法折算"))
                     continue
-                lines.append(
-                    _rank_line(
-                        checklist, item, unit, metrics[item], metrics[item][key], places[item][key]
-                    )
+                line = _rank_line(
+                    checklist, item, unit, metrics[item], metrics[item][key], places[item][key]
                 )
+                others = tuple(k for k in waiting[item] if k != key)
+                if others:
+                    # A later unit may take a better place: the points are not final yet.
+                    line = replace(
+                        line,
+                        text=f"{line.text}（暂定：另有{len(others)}个单位尚未录入，名次可能变化）",
+                        waiting_for=others,
+                    )
+                lines.append(line)
                 continue
             lines.append(_line(checklist, item, unit.facts[item.fact]))
-        parts.append(_part_result(checklist, part, tuple(lines), unit))
+        parts.append(_part_result(checklist, part, _limit_to_items(lines), unit))
     return UnitScore(tuple(parts), tuple(dict.fromkeys(missing)))
 
 
@@ -609,6 +722,55 @@ def _line(checklist: Checklist, item: Item, value: FactValue) -> LineResult:
     if capped:
         text += f"，最多{verb}{_points(item.cap)}分"
     return LineResult(item, signed, f"{text}，{verb}{_points(total)}分")
+
+
+def item_deduction_limit(earned: Fraction, deductions: list[Fraction]) -> list[Fraction]:
+    """Cut deductions (positive amounts, in order) so that together they take at most `earned`.
+
+    Seed 002 预防 (9): "建立并落实行政处罚自由裁量基准制度，2分。未梳理并公开…扣1分；
+    …通报批评1件事项扣0.1分，最多扣1分": the item is worth 2 points, and a unit that earned
+    none of them has none to lose.
+    """
+    left = max(earned, Fraction(0))
+    kept = []
+    for amount in deductions:
+        taken = min(amount, left)
+        kept.append(taken)
+        left -= taken
+    return kept
+
+
+def _limit_to_items(lines: list[LineResult]) -> tuple[LineResult, ...]:
+    """Apply each clause's item limit to its deduction lines (others are left as they are)."""
+    result = list(lines)
+    clauses = dict.fromkeys(
+        line.item.clause for line in lines if line.item.deductions is DeductionLimit.ITEM
+    )
+    for clause in clauses:
+        members = [i for i, line in enumerate(lines) if line.item.clause == clause]
+        if any(lines[i].points is None for i in members):
+            continue
+        earned = sum(
+            (lines[i].points for i in members if lines[i].item.has_own_points), Fraction(0)
+        )
+        limited = [
+            i
+            for i in members
+            if lines[i].item.deductions is DeductionLimit.ITEM and lines[i].points < 0
+        ]
+        kept = item_deduction_limit(earned, [-lines[i].points for i in limited])
+        for i, taken in zip(limited, kept, strict=True):
+            line = lines[i]
+            if taken == -line.points:
+                continue
+            result[i] = LineResult(
+                line.item,
+                -taken,
+                f"{line.text}；本项{clause}扣分以本项所得{_points(earned)}分为限，"
+                f"实扣{_points(taken)}分",
+                line.place,
+            )
+    return tuple(result)
 
 
 def _rank_line(checklist, item: Item, unit: UnitInput, metric: dict, own, place) -> LineResult:

@@ -1,5 +1,24 @@
 """Exceptions raised by the domain, with messages in Chinese for end users."""
 
+import errno
+
+# The operating system words its errors in English; users get these instead.
+_OS_ERRORS = {
+    errno.ENOENT: "文件不存在",
+    errno.EACCES: "没有读取该文件的权限",
+    errno.EPERM: "没有读取该文件的权限",
+    errno.EISDIR: "这是一个文件夹，不是文件",
+    errno.ENOTDIR: "路径中有一部分不是文件夹",
+    errno.ENAMETOOLONG: "文件名过长",
+    errno.ELOOP: "路径中的符号链接过多",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """Return a Chinese reason for a failed file read (never the OS's English message)."""
+    return _OS_ERRORS.get(exc.errno, f"读取文件时发生系统错误(错误码 {exc.errno})")
+
+
 SECTION_TITLES: dict[str, str] = {
     "ruleset": "规则集信息",
     "team_points": "领导班子民主测评得分分档",
@@ -8,6 +27,8 @@ SECTION_TITLES: dict[str, str] = {
     "team_parts": "领导班子考核项目",
     "rater_group_weights": "参评人员类别权重",
     "grades": "考评等次分档",
+    "combined": "综合得分的组成",
+    "rate_grades": "比率评定分档",
 }
 
 

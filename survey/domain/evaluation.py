@@ -4,15 +4,25 @@ The service layer feeds it what the database holds; an archivist's `survey verif
 the sealed document of an exported archive. Both get the same numbers from the same code.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from types import MappingProxyType
 
 from .bands import BandTable
+from .exactness import exact_note, rounding_note
 from .numbers import format_decimal, format_percent, parse_decimal
 from .questionnaire import Questionnaire, from_document
 from .roles import SubjectRole
 from .rulesets import RuleSet, parse_ruleset
-from .scoring import SubjectVotes, TeamTotal, grade, score_meeting, team_total
+from .scoring import (
+    CombinedScore,
+    SubjectVotes,
+    TeamTotal,
+    combined_score,
+    grade,
+    score_meeting,
+    team_total,
+)
 from .seal import canonical_ballot
 from .tally import (
     BallotRecord,
@@ -61,13 +71,57 @@ class SubjectResult:
     score_total: Fraction | None = None
     grade: str | None = None
     comments: list[str] = field(default_factory=list)
+    combined: CombinedScore | None = None  # seed 003: 组织考评 + 群众评议, graded together
+    rate_note: str | None = None  # "精确值低于95%" when the rounded rate suggests another band
+    score_note: str = (
+        ""  # "18089/201，精确值低于90分" when the rounded score suggests another grade
+    )
+
+    @property
+    def graded_score(self) -> Fraction | None:
+        """Return the score the grade is given on: the combined one, else the questionnaire's."""
+        if self.combined is not None:
+            return self.combined.total
+        return self.score_total
+
+    @property
+    def grade_basis(self) -> str:
+        """Say which score the grade was given on, for every sheet that prints it."""
+        if self.combined is not None:
+            return "按综合得分(组织考评 + 群众评议)评定"
+        return "按问卷得分评定"
+
+    @property
+    def grade_text(self) -> str | None:
+        """Return the grade with its basis, or why there is none yet."""
+        if self.combined is not None and self.combined.total is None:
+            return f"待{'、'.join(self.combined.missing)}录入后评定"
+        if self.grade is None:
+            return None
+        return f"{self.grade}({self.grade_basis})"
 
     @property
     def rate_text(self) -> str:
         """Return "94.97%（189/199）", or 无有效票."""
         if self.rate is None:
             return "无有效票"
-        return f"{format_percent(self.rate)}（{self.rate_fraction}）"
+        note = f"，{self.rate_note}" if self.rate_note else ""
+        return f"{format_percent(self.rate)}（{self.rate_fraction}{note}）"
+
+    @property
+    def pooled_rate(self) -> Fraction | None:
+        """Return the unweighted rate: every valid vote pooled, whatever the weights."""
+        if self.counts is None or not self.counts.valid:
+            return None
+        return Fraction(self.good_or_better, self.counts.valid)
+
+    @property
+    def pooled_text(self) -> str | None:
+        """Return "不加权 85.00%（17/20）" when the banded rate is weighted, else None."""
+        pooled = self.pooled_rate
+        if pooled is None or self.rate is None or pooled == self.rate:
+            return None
+        return f"不加权 {format_percent(pooled)}（{self.good_or_better}/{self.counts.valid}）"
 
     @property
     def rate_fraction(self) -> str | None:
@@ -108,16 +162,45 @@ def evaluate(
     """Tally the ballots and score every subject by the rule set."""
     records = [BallotRecord(b.group, b.ratings) for b in ballots]
     tally = tally_ballots(questionnaire, subjects, groups, records)
+    comments = {
+        spec.id: [b.comments[spec.id] for b in ballots if spec.id in b.comments]
+        for spec in subjects
+    }
+    overall = [b.overall_comment for b in ballots if b.overall_comment]
+    return evaluate_tally(ruleset, tally, comments, overall, min_group_size, team_parts)
+
+
+def evaluate_tally(
+    ruleset: RuleSet,
+    tally: Tally,
+    comments: dict[int, list[str]],
+    overall_comments: list[str],
+    min_group_size: int,
+    team_parts: dict[str, Fraction],
+) -> Evaluation:
+    """Score every subject of a tally already counted (by tally_ballots or tally_counts)."""
+    questionnaire, subjects, groups = tally.questionnaire, tally.subjects, tally.groups
+    weights = session_weights(groups)
+    if weights and not ruleset.rater_group_weights:
+        # The session's own weights stand in for the rule set's (which win when it has them).
+        ruleset = replace(ruleset, rater_group_weights=MappingProxyType(weights))
     shown = shown_groups(tally.received_by_group, min_group_size)
     rows = [_subject_result(tally, spec, shown) for spec in subjects]
     for row in rows:
         # Sorted, so that comments keep no trace of the order ballots came in.
-        row.comments = sorted(b.comments[row.spec.id] for b in ballots if row.spec.id in b.comments)
+        row.comments = sorted(comments.get(row.spec.id, []))
     total = _score(ruleset, tally, rows, team_parts)
     if ruleset.grades is not None:
         for row in rows:
-            if row.score_total is not None:
+            if row.score_total is None:
+                continue
+            if ruleset.combined is not None:
+                # The questionnaire is only the 群众评议 part: grade the combined 百分制.
+                row.combined = combined_score(ruleset, row.score_total, team_parts)
+                row.grade = row.combined.grade
+            else:
                 row.grade = grade(ruleset, row.score_total)
+            row.score_note = exact_note(ruleset.grades, row.graded_score)
     names = [g.name for g in groups]
     return Evaluation(
         questionnaire=questionnaire,
@@ -128,8 +211,15 @@ def evaluate(
         groups_hidden=[name for name in names if name not in shown],
         team_total=total,
         team_parts=team_parts,
-        overall_comments=sorted(b.overall_comment for b in ballots if b.overall_comment),
+        overall_comments=sorted(overall_comments),
     )
+
+
+def session_weights(groups: list[GroupSpec]) -> dict[str, Fraction]:
+    """Return the session's rater-group weights when every group has one (else none)."""
+    if not groups or any(group.weight is None for group in groups):
+        return {}
+    return {group.name: group.weight for group in groups}
 
 
 def _subject_result(tally: Tally, spec: SubjectSpec, shown: set[str]) -> SubjectResult:
@@ -158,19 +248,31 @@ def _score(
 ) -> TeamTotal | None:
     """Fill rates, points, deductions and finals by the rule set; return the team total."""
     rated = [row for row in rows if row.score_item]
-    if not rated or ruleset.team_points is None or ruleset.personal_deduction is None:
+    if not rated:
         return None
     votes = [
         SubjectVotes(
             row.spec.name,
             row.spec.role,
             {
-                group: counts.vote_counts()
+                group: counts.vote_counts(tally.questionnaire)
                 for group, counts in tally.by_group(row.spec.id, row.score_item).items()
             },
         )
         for row in rated
     ]
+    if ruleset.rate_grades is not None:
+        # Another scale's rate (称职以上率, 满意率) mapped onto its own band table.
+        table = ruleset.rate_grades
+        for row, subject_votes in zip(rated, votes, strict=True):
+            row.rate = ruleset.rate_of(subject_votes.votes)
+            if row.rate is not None:
+                row.band = table.row_text(table.band_for(row.rate))
+                row.grade = table.lookup(row.rate)
+                row.rate_note = rounding_note(table, row.rate)
+        return None
+    if ruleset.team_points is None or ruleset.personal_deduction is None:
+        return None
     for row, subject_votes in zip(rated, votes, strict=True):
         row.rate = ruleset.rate_of(subject_votes.votes)
     team_row = next((row for row in rated if row.spec.role == SubjectRole.TEAM), None)
@@ -189,6 +291,7 @@ def _score(
         )
         if row.rate is not None:
             row.band = table.row_text(table.band_for(row.rate))
+            row.rate_note = rounding_note(table, row.rate)
     return total
 
 
@@ -219,7 +322,10 @@ def evaluate_sealed(sealed: dict, team_parts: dict[str, str]) -> Evaluation:
         SubjectSpec(s["id"], s["name"], s["post"], SubjectRole(s["role"]))
         for s in facts["subjects"]
     ]
-    groups = [GroupSpec(g["name"], g["expected"]) for g in facts["groups"]]
+    groups = [
+        GroupSpec(g["name"], g["expected"], parse_decimal(g["weight"]) if g.get("weight") else None)
+        for g in facts["groups"]
+    ]
     ballots = [
         StoredBallot(
             b["group"],

@@ -20,6 +20,7 @@ from .numbers import format_decimal, parse_decimal
 SUBJECT_KINDS = ("team", "principal", "member")
 QUESTIONNAIRE_DIR = Path(__file__).resolve().parent.parent / "rules" / "questionnaires"
 SCORED_TOTAL = Fraction(100)
+DEFAULT_RATE_LABEL = "较好以上率"
 
 
 class QuestionnaireError(ValueError):
@@ -53,6 +54,8 @@ class Questionnaire:
     comment_per_subject: bool
     comment_overall: bool
     comment_max_length: int
+    # What the rate of the good-or-better options is called (称职以上率, 满意率 …).
+    rate_label: str = DEFAULT_RATE_LABEL
 
     def items_for(self, subject_kind: str) -> tuple[Item, ...]:
         return tuple(item for item in self.items if subject_kind in item.applies_to)
@@ -92,7 +95,14 @@ class Questionnaire:
             "version": self.version,
             "title": self.title,
             "instructions": self.instructions,
-            "scale": {"options": options, "good_or_better": sorted(self.good_or_better)},
+            "scale": {
+                "options": options,
+                "good_or_better": sorted(self.good_or_better),
+                # Only when not the default, so that the frozen JSON of older forms is unchanged.
+                **(
+                    {"rate_label": self.rate_label} if self.rate_label != DEFAULT_RATE_LABEL else {}
+                ),
+            },
             "items": items,
             "comments": {
                 "per_subject": self.comment_per_subject,
@@ -100,6 +110,9 @@ class Questionnaire:
                 "max_length": self.comment_max_length,
             },
         }
+
+    def _rate_label_entry(self) -> dict:
+        return {} if self.rate_label == DEFAULT_RATE_LABEL else {"rate_label": self.rate_label}
 
     def canonical_json(self) -> str:
         return json.dumps(
@@ -156,6 +169,8 @@ def from_document(doc: dict, source: str = "测评表") -> Questionnaire:
             comment_per_subject=bool(comments.get("per_subject", False)),
             comment_overall=bool(comments.get("overall", False)),
             comment_max_length=int(comments.get("max_length", 500)),
+            rate_label=str(scale.get("rate_label", DEFAULT_RATE_LABEL)).strip()
+            or DEFAULT_RATE_LABEL,
         )
     except QuestionnaireError:
         raise

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .bands import BandTable, BandValue, BoundUnit, parse_bound, parse_number
-from .errors import RuleFileError, RuleSetNotFound, ScoreInputError
+from .errors import RuleFileError, RuleSetNotFound, ScoreInputError, os_error_text
 from .numbers import format_decimal
 from .roles import SubjectRole
 from .votes import VoteCounts, weighted_rate
@@ -34,7 +34,11 @@ _SECTIONS = {
     "team_parts",
     "rater_group_weights",
     "grades",
+    "combined",
+    "rate_grades",
 }
+QUESTIONNAIRE_SOURCE = "questionnaire"
+ENTERED_SOURCE = "entered"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,27 @@ class FinalWeights:
         if role is SubjectRole.MEMBER:
             return self.member
         raise ScoreInputError("领导班子没有个人得分权重")
+
+    def formula(self, role: SubjectRole, scale: str = "十分制") -> str:
+        """State a role's final in words; every principal (书记 and 县长 alike) gets the same."""
+        share = self.personal_share(role)
+        who = (
+            "每一位主要负责人(书记、县长等,人数不限)"
+            if role is SubjectRole.PRINCIPAL
+            else "每一位其他班子成员"
+        )
+        return (
+            f"{who}最终得分 = 个人得分 × {format_decimal(share * 100)}%"
+            f" + 领导班子{scale}得分 × {format_decimal((1 - share) * 100)}%"
+        )
+
+    def formulas(self, scale: str = "十分制") -> list[str]:
+        """Return the final of every role, principal first, then the team's rule."""
+        return [
+            self.formula(SubjectRole.PRINCIPAL, scale),
+            self.formula(SubjectRole.MEMBER, scale),
+            "领导班子不是个人:没有主要负责人的班子、只有班子成员的测评同样计分",
+        ]
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,41 @@ class TeamParts:
 
 
 @dataclass(frozen=True)
+class CombinedPart:
+    """One part of a combined 百分制 score, e.g. 组织考评 50 % or 群众评议 (问卷) 50 %."""
+
+    key: str
+    name: str
+    weight: Fraction
+    source: str  # "questionnaire": the anonymous questionnaire's average; "entered": assessors
+
+    @property
+    def entered(self) -> bool:
+        return self.source == ENTERED_SOURCE
+
+
+@dataclass(frozen=True)
+class Combined:
+    """Seed 003 (三十五): 组织考评和群众评议相结合, 百分制; the grade is given on the sum."""
+
+    title: str
+    parts: tuple[CombinedPart, ...]
+    full_score: Fraction
+
+    @property
+    def questionnaire_part(self) -> CombinedPart:
+        return next(p for p in self.parts if p.source == QUESTIONNAIRE_SOURCE)
+
+    @property
+    def entered_parts(self) -> tuple[CombinedPart, ...]:
+        return tuple(p for p in self.parts if p.entered)
+
+    def describe(self) -> str:
+        shares = " + ".join(f"{p.name} × {format_decimal(p.weight * 100)}%" for p in self.parts)
+        return f"{self.title} = {shares}(各部分均为 {format_decimal(self.full_score)} 分制)"
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A versioned set of scoring rules, with the hash of the exact file it came from."""
 
@@ -105,6 +165,18 @@ class RuleSet:
     team_parts: TeamParts | None = None
     rater_group_weights: Mapping[str, Fraction] | None = None
     grades: BandTable | None = None
+    combined: Combined | None = None
+    rate_grades: BandTable | None = None  # a rate (称职以上率, 满意率) → a label
+
+    @property
+    def entered_parts(self) -> tuple[TeamPart, ...]:
+        """Return the parts the assessment team enters by hand, with their maxima."""
+        if self.team_parts is not None:
+            return tuple(p for p in self.team_parts.parts if p.key != SURVEY_PART)
+        if self.combined is not None:
+            full = self.combined.full_score
+            return tuple(TeamPart(p.key, p.name, full) for p in self.combined.entered_parts)
+        return ()
 
     @property
     def label(self) -> str:
@@ -124,16 +196,11 @@ class RuleSet:
     def describe(self) -> str:
         """Print the rule set back as readable data."""
         lines = [self.label, f"SHA-256 {self.sha256}"]
-        for table in (self.team_points, self.personal_deduction, self.grades):
+        for table in (self.team_points, self.personal_deduction, self.grades, self.rate_grades):
             if table is not None:
                 lines.append(table.describe())
         if self.final_weights is not None:
-            for role, share in (
-                (SubjectRole.PRINCIPAL, self.final_weights.principal),
-                (SubjectRole.MEMBER, self.final_weights.member),
-            ):
-                personal, team = format_decimal(share * 100), format_decimal((1 - share) * 100)
-                lines.append(f"{role.label}:个人 {personal}% + 领导班子 {team}%")
+            lines.extend(self.final_weights.formulas())
         if self.team_parts is not None:
             parts = "、".join(
                 f"{p.name} {format_decimal(p.maximum)}" for p in self.team_parts.parts
@@ -142,6 +209,8 @@ class RuleSet:
                 f"领导班子:{parts},共 {format_decimal(self.team_parts.total)},"
                 f"换算为 {format_decimal(self.team_parts.scaled_total)} 分制"
             )
+        if self.combined is not None:
+            lines.append(self.combined.describe())
         if self.rater_group_weights:
             groups = "、".join(
                 f"{g} {format_decimal(w * 100)}%" for g, w in self.rater_group_weights.items()
@@ -308,8 +377,21 @@ class _Parser:
                 "考评等次",
             )
 
-        if not any(key in tables for key in ("team_points", "personal_deduction", "grades")):
-            raise self.fail("至少需要 team_points、personal_deduction、grades 之一")
+        if "rate_grades" in data:
+            section = "rate_grades"
+            body = self.table(data, section, {"title", "bands"}, {"bands"})
+            tables["rate_grades"] = self.bands(
+                body, section, BoundUnit.PERCENT, _label, Fraction(1), "评定"
+            )
+
+        if "combined" in data:
+            if "grades" not in tables:
+                raise self.fail("[combined] 需要 [grades] 给出等次", "combined")
+            tables["combined"] = self.combined(data, tables["grades"].maximum)
+
+        wanted = ("team_points", "personal_deduction", "grades", "rate_grades")
+        if not any(key in tables for key in wanted):
+            raise self.fail("至少需要 team_points、personal_deduction、grades、rate_grades 之一")
         return RuleSet(
             id=ruleset_id,
             version=version,
@@ -351,6 +433,16 @@ class _Parser:
         scaled = self.number(body, "scaled_total", section)
         if total <= 0 or scaled <= 0:
             raise self.fail("total 与 scaled_total 应为正数", section)
+        ratio = scaled / total
+        if not _terminates(ratio):
+            # 30 → 10 divides by 3: a team total of 25 would be 8.333…, which no report can
+            # print exactly; refuse now rather than round silently later.
+            raise self.fail(
+                f"换算比例 scaled_total ÷ total = {_show(scaled)} ÷ {_show(total)} "
+                f"= {ratio.numerator}/{ratio.denominator} 不是有限小数:换算后的得分无法精确写成"
+                "小数。请使该比例为有限小数(如 100 换算为 10)",
+                section,
+            )
         rows = body["parts"]
         if not isinstance(rows, list) or not rows:
             raise self.fail("parts 应为非空数组", section)
@@ -387,6 +479,47 @@ class _Parser:
                 )
         return TeamParts(parts=tuple(parts), total=total, scaled_total=scaled)
 
+    def combined(self, data: dict, full_score: Fraction) -> Combined:
+        section = "combined"
+        body = self.table(data, section, {"title", "parts"}, {"parts"})
+        title = body.get("title", "综合得分")
+        if not isinstance(title, str) or not title.strip():
+            raise self.fail("title 应为非空字符串", section)
+        rows = body["parts"]
+        if not isinstance(rows, list) or not rows:
+            raise self.fail("parts 应为非空数组", section)
+        parts: list[CombinedPart] = []
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, dict) or set(row) != {"key", "name", "weight", "source"}:
+                raise self.fail(
+                    '每一部分应写成 { key = …, name = …, weight = "50%", source = "entered" }',
+                    section,
+                    number,
+                )
+            key, name, source = row["key"], row["name"], row["source"]
+            if not isinstance(key, str) or not _PART_KEY_RE.fullmatch(key):
+                raise self.fail(f"key {key!r} 应为小写英文标识", section, number)
+            if any(part.key == key for part in parts):
+                raise self.fail(f"key “{key}” 重复", section, number)
+            if not isinstance(name, str) or not name.strip():
+                raise self.fail("name 应为非空字符串", section, number)
+            if source not in (QUESTIONNAIRE_SOURCE, ENTERED_SOURCE):
+                raise self.fail('source 应为 "questionnaire" 或 "entered"', section, number)
+
+            def fail(detail: str, number: int = number) -> RuleFileError:
+                return self.fail(f"weight {detail}", section, number)
+
+            weight = _percent_or_fail(row["weight"], fail)
+            if not 0 < weight <= 1:
+                raise fail("权重应在 0%(不含)到 100% 之间")
+            parts.append(CombinedPart(key, name.strip(), weight, source))
+        if sum(1 for p in parts if p.source == QUESTIONNAIRE_SOURCE) != 1:
+            raise self.fail('应恰有一部分 source = "questionnaire"(问卷的群众评议)', section)
+        weight_sum = sum((p.weight for p in parts), Fraction(0))
+        if weight_sum != 1:
+            raise self.fail(f"权重之和为 {_show(weight_sum * 100)}%,应恰好为 100%", section)
+        return Combined(title.strip(), tuple(parts), full_score)
+
     def group_weights(self, data: dict) -> dict[str, Fraction]:
         section = "rater_group_weights"
         body = self.table(data, section, {"groups"}, {"groups"})
@@ -418,6 +551,15 @@ class _Parser:
                 f"第1–{len(rows)}行 权重之和为 {_show(weight_sum * 100)}%,应恰好为 100%", section
             )
         return weights
+
+
+def _terminates(value: Fraction) -> bool:
+    """Tell whether a fraction has a finite decimal expansion (its denominator is 2^a 5^b)."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
 
 
 def _show(value: Fraction) -> str:
@@ -455,6 +597,12 @@ def parse_ruleset(text: str | bytes, source: str) -> RuleSet:
         data = tomllib.loads(decoded, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RuleFileError(source, f"TOML 语法错误:{exc}") from None
+    except ValueError:
+        # tomllib raises a bare ValueError for an integer of more than 4,300 digits.
+        raise RuleFileError(source, "TOML 中的数字位数过多") from None
+    except RecursionError:
+        # Uploads are depth-checked first (survey.uploads); this guards every other caller.
+        raise RuleFileError(source, "TOML 嵌套层数过多") from None
     return _Parser(source).parse(data, content)
 
 
@@ -464,7 +612,7 @@ def load_ruleset(path: str | Path) -> RuleSet:
     try:
         content = path.read_bytes()
     except OSError as exc:
-        raise RuleFileError(str(path), f"无法读取文件:{exc.strerror or exc}") from None
+        raise RuleFileError(str(path), f"无法读取文件:{os_error_text(exc)}") from None
     return parse_ruleset(content, str(path))
 
 

@@ -58,6 +58,43 @@ def grade(ruleset: RuleSet, score: Exact) -> str:
 
 
 @dataclass(frozen=True)
+class CombinedScore:
+    """A combined 百分制 score with each part labelled; total None until every part is in."""
+
+    parts: tuple[tuple[str, Fraction, Fraction | None], ...]  # (name, weight, score or None)
+    total: Fraction | None
+    grade: str | None
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(name for name, _, score in self.parts if score is None)
+
+
+def combined_score(
+    ruleset: RuleSet, questionnaire_score: Exact | None, entered: Mapping[str, Exact]
+) -> CombinedScore:
+    """Weigh the questionnaire (群众评议) with the entered parts (组织考评); grade the sum.
+
+    Seed 003 (三十五)/(三十六): 组织考评和群众评议相结合, 百分制; the grade is on that score.
+    """
+    spec = _require(ruleset, "combined", "综合得分的组成")
+    rows: list[tuple[str, Fraction, Fraction | None]] = []
+    for part in spec.parts:
+        raw = questionnaire_score if not part.entered else entered.get(part.key)
+        value = None if raw is None else exact(raw)
+        if value is not None and not 0 <= value <= spec.full_score:
+            raise ScoreInputError(
+                f"“{part.name}”得分 {format_decimal(value)} "
+                f"应在 0 到 {format_decimal(spec.full_score)} 之间"
+            )
+        rows.append((part.name, part.weight, value))
+    if any(score is None for _, _, score in rows):
+        return CombinedScore(tuple(rows), None, None)
+    total = sum((weight * score for _, weight, score in rows), Fraction(0))
+    return CombinedScore(tuple(rows), total, grade(ruleset, total))
+
+
+@dataclass(frozen=True)
 class PartScore:
     """Points one team part counts for, after capping at its maximum."""
 

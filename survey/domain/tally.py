@@ -30,6 +30,7 @@ class SubjectSpec:
 class GroupSpec:
     name: str
     expected: int
+    weight: Fraction | None = None  # set per session; None means the votes are pooled
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class BallotRecord:
 
     group: str
     ratings: Mapping[tuple[int, str], str]
+
+
+def _four_ratings(questionnaire: Questionnaire) -> bool:
+    """Tell whether the scale is 好/较好/一般/差 with 好 and 较好 as good-or-better."""
+    return questionnaire.option_keys() == {r.value for r in Rating} and (
+        questionnaire.good_or_better == {Rating.GOOD.value, Rating.FAIRLY_GOOD.value}
+    )
 
 
 @dataclass
@@ -59,8 +67,15 @@ class ItemCounts:
         valid = self.valid
         return Fraction(self.good_or_better(questionnaire), valid) if valid else None
 
-    def vote_counts(self) -> VoteCounts:
-        """Return the counts on the four-rating scale that the scoring rules speak of."""
+    def vote_counts(self, questionnaire: Questionnaire | None = None) -> VoteCounts:
+        """Return the counts on the four-rating scale that the scoring rules speak of.
+
+        With a questionnaire whose scale is another one (优秀/称职/基本称职/不称职, 满意/…),
+        its good-or-better options count as 好 and the rest as 差: the rate is the same.
+        """
+        if questionnaire is not None and not _four_ratings(questionnaire):
+            better = self.good_or_better(questionnaire)
+            return VoteCounts(good=better, poor=self.valid - better, abstain=self.abstain)
         return VoteCounts(
             good=self.options[Rating.GOOD.value],
             fairly_good=self.options[Rating.FAIRLY_GOOD.value],
@@ -133,6 +148,36 @@ def tally_ballots(
     return Tally(questionnaire, subjects, groups, dict(received), counts)
 
 
+def tally_counts(
+    questionnaire: Questionnaire,
+    subjects: Sequence[SubjectSpec],
+    groups: Sequence[GroupSpec],
+    received_by_group: Mapping[str, int],
+    answers: Iterable[tuple[str, int, str, str, int]],
+) -> Tally:
+    """Build the same Tally as tally_ballots from counts already grouped (e.g. by SQL).
+
+    `answers` holds (group, subject id, item key, option key, how many ballots chose it); a
+    line's abstentions are its group's ballots that chose nothing on it. Counts for lines
+    the questionnaire does not have are ignored, as tally_ballots ignores such ratings.
+    """
+    names = [group.name for group in groups]
+    counts = {
+        (subject.id, item.key): {name: ItemCounts() for name in names}
+        for subject in subjects
+        for item in questionnaire.items_for(subject.role.value)
+    }
+    received = {name: int(received_by_group.get(name, 0)) for name in names}
+    for group, subject_id, item, option, n in answers:
+        by_group = counts.get((subject_id, item))
+        if by_group is not None and group in by_group:
+            by_group[group].options[option] += int(n)
+    for by_group in counts.values():
+        for name, item_counts in by_group.items():
+            item_counts.abstain = received[name] - item_counts.valid
+    return Tally(questionnaire, subjects, groups, received, counts)
+
+
 def score_item(questionnaire: Questionnaire, role: SubjectRole) -> str | None:
     """Return the item whose rate is scored: the overall rating, or the only item."""
     items = questionnaire.items_for(role.value)
@@ -150,9 +195,13 @@ def shown_groups(received_by_group: Mapping[str, int], min_size: int) -> set[str
     is hidden with it (complementary suppression); no total is shown for the hidden ones.
     """
     min_size = max(min_size, MIN_GROUP_SIZE_FLOOR)
-    hidden = {name for name, n in received_by_group.items() if n < min_size}
+    # The merged group of an exported archive holds groups already hidden (and their
+    # complement): it stays hidden, and hides nothing more.
+    hidden = {
+        name for name, n in received_by_group.items() if n < min_size or name == MERGED_GROUP
+    }
     shown = set(received_by_group) - hidden
-    if len(hidden) == 1 and shown:
+    if len(hidden) == 1 and shown and MERGED_GROUP not in hidden:
         shown.remove(min(shown, key=lambda name: (received_by_group[name], name)))
     return shown
 

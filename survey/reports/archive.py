@@ -4,23 +4,29 @@ A result sheet is what an archivist files in the subject's personnel file, so it
 rule set's hash, the seal and how to verify it against the archive.json filed alongside.
 """
 
+from __future__ import annotations
+
 import io
 import re
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from survey.clock import in_beijing
+from survey.domain.evaluation import SubjectResult
 from survey.domain.roles import SubjectRole
 from survey.reports.figures import (
     VERIFY_HINT,
     average_text,
     decimal_text,
+    grade_text,
+    graded_text,
     option_labels,
     points_text,
     rate_text,
     role_label,
-    seal_text,
     table_of,
+    turnout_pairs,
 )
 from survey.reports.pdf import (
     GREY,
@@ -28,11 +34,13 @@ from survey.reports.pdf import (
     FontCut,
     ResultDocument,
     alphabet,
+    qr_text,
     report_document,
     session_facts,
 )
-from survey.reports.xlsx import tally_workbook
-from survey.services.results import SessionResults, SubjectResult
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 REPORT_NAME = "测评结果报告.pdf"
 WORKBOOK_NAME = "测评统计表.xlsx"
@@ -50,6 +58,7 @@ def subject_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
 def _sheet_document(
     results: SessionResults, subject: SubjectResult, font: Path | None
 ) -> ResultDocument:
+
     pdf = ResultDocument(results, f"{subject.spec.name} 民主测评结果单", font)
     pdf.add_page()
     pdf.title_block("民主测评结果单", "（廉政档案）")
@@ -58,7 +67,7 @@ def _sheet_document(
         ("职务", subject.spec.post or "—"),
         ("类别", role_label(subject)),
         *session_facts(results),
-        ("应到 / 收回", f"{results.expected} 人 / {results.received} 份"),
+        *turnout_pairs(results),
     ]
     counts = subject.counts
     if counts is not None:
@@ -68,7 +77,7 @@ def _sheet_document(
         pairs += [
             ("有效票 / 弃权", f"{counts.valid} / {counts.abstain}"),
             ("评价分布", spread),
-            ("较好以上率", rate_text(subject)),
+            (results.questionnaire.rate_label, rate_text(subject)),
         ]
         table = table_of(results, subject)
         if subject.band and table is not None:
@@ -78,24 +87,40 @@ def _sheet_document(
     pairs += [
         ("规则集", ruleset.label),
         ("规则集 SHA-256", ruleset.sha256),
-        ("封存码", seal_text(results)),
-        ("校验", f"{VERIFY_HINT}（与本结果单一并归档的 archive.json）"),
     ]
-    pdf.facts(pairs)
+    pdf.facts(pairs, size=8.5)
     pdf.paragraph(
         "较好以上率 =（好 + 较好）÷ 有效票，按精确分数对照分档；括号内为票数。",
         size=8,
         colour=GREY,
     )
-    pdf.signatures([f"考核组：{SIGN_LINE}", f"归档人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
+    pdf.attest_block(results, qr_text(results, subject.spec.name))
+    pdf.paragraph(
+        "本结果单内嵌考核组签发时的数字签名，单独一份即可校验；"
+        f"{VERIFY_HINT}，二维码含两个封存码和签名公钥指纹。",
+        size=8,
+        colour=GREY,
+    )
+    pdf.stamp_area([f"考核组：{SIGN_LINE}", f"归档人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
     return pdf
 
 
 def _score_pairs(results: SessionResults, subject: SubjectResult) -> list[tuple[str, str]]:
     if results.questionnaire.scored:
+        if subject.combined is None:
+            return [
+                ("问卷得分", graded_text(subject) or "—"),
+                ("等次", grade_text(subject)),
+            ]
+        # Seed 003: label each part, then the combined 百分制 the grade is given on.
+        pairs = [
+            (f"{name}（权重 {decimal_text(weight * 100)}%）", average_text(score) or "未录入")
+            for name, weight, score in subject.combined.parts
+        ]
         return [
-            ("问卷得分", average_text(subject.score_total) or "—"),
-            ("等次", subject.grade or "—"),
+            *pairs,
+            ("综合得分（百分制）", graded_text(subject) or "—"),
+            ("等次", grade_text(subject)),
         ]
     if subject.points is not None:
         pairs = [("民主测评得分", points_text(subject))]
@@ -171,19 +196,24 @@ def sheet_filename(number: int, subject: SubjectResult) -> str:
     return f"{number:02d}-{name[:40]}-廉政档案.pdf"
 
 
-def archive_zip(results: SessionResults, archive_json: bytes) -> bytes:
-    """Return a ZIP of every subject's result sheet, the report, the workbook and archive.json."""
-    stamp = _zip_time(results)
+def archive_documents(results: SessionResults) -> list[tuple[str, bytes, int | None]]:
+    """Return (file name, unsigned PDF, subject id or None) for every sheet and the report."""
     with FontCut(alphabet(results)) as cut:
         members = [
             (
                 sheet_filename(number, row),
                 cut.render(lambda font, row=row: _sheet_document(results, row, font)),
+                row.spec.id,
             )
             for number, row in enumerate(results.subjects, start=1)
         ]
-        members.append((REPORT_NAME, cut.render(lambda font: report_document(results, font))))
-    members += [(WORKBOOK_NAME, tally_workbook(results)), (ARCHIVE_JSON_NAME, archive_json)]
+        members.append((REPORT_NAME, cut.render(lambda font: report_document(results, font)), None))
+    return members
+
+
+def zip_bytes(results: SessionResults, members: list[tuple[str, bytes]]) -> bytes:
+    """Pack the members, dated at the close (Beijing time), in the order given."""
+    stamp = _zip_time(results)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, data in members:

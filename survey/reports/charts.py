@@ -6,8 +6,11 @@ rcParams are set once per process and never changed afterwards, so threads may s
 SVG embeds in fpdf2 as vectors (sharper and about a tenth of the size of a 200-dpi PNG).
 """
 
+from __future__ import annotations
+
 import io
 import threading
+from typing import TYPE_CHECKING
 
 import matplotlib
 from matplotlib import font_manager
@@ -26,8 +29,15 @@ from survey.reports.figures import (
     scored_rows,
     table_of,
 )
-from survey.reports.fonts import CJK_MATPLOTLIB_NAME, cjk_font_path
-from survey.services.results import SessionResults
+from survey.reports.fonts import (
+    CJK_MATPLOTLIB_NAME,
+    FALLBACK_FONTS,
+    FALLBACK_MATPLOTLIB_NAMES,
+    cjk_font_path,
+)
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 ABSTAIN_LABEL = "弃权"
 GOOD_COLOURS = ("#1e8449", "#52be80", "#a9dfbf", "#d5f5e3")
@@ -53,10 +63,18 @@ def _setup() -> None:
         if _ready:
             return
         font_manager.fontManager.addfont(str(cjk_font_path()))
+        fallbacks = []
+        for (_, path), name in zip(FALLBACK_FONTS, FALLBACK_MATPLOTLIB_NAMES, strict=True):
+            if path.exists():
+                # Extensions B–F (𠀀, 𬍤): matplotlib falls back glyph by glyph along the list.
+                font_manager.fontManager.addfont(str(path))
+                fallbacks.append(name)
         matplotlib.rcParams.update(
             {
-                "font.family": "sans-serif",
-                "font.sans-serif": [CJK_MATPLOTLIB_NAME, "DejaVu Sans"],
+                # Named families, not the generic "sans-serif": matplotlib falls back glyph by
+                # glyph only along a list of named families.
+                "font.family": [CJK_MATPLOTLIB_NAME, *fallbacks, "DejaVu Sans"],
+                "font.sans-serif": [CJK_MATPLOTLIB_NAME, *fallbacks, "DejaVu Sans"],
                 # Glyphs as paths: the SVG needs no font on the machine that opens it.
                 "svg.fonttype": "path",
                 # Fixed ids instead of random ones: the same results give the same bytes.

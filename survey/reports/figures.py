@@ -1,14 +1,25 @@
 """The figures every report prints, as exact text: one place, so XLSX and PDF never disagree."""
 
-from fractions import Fraction
+from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from survey.domain.evaluation import SubjectResult
 from survey.domain.numbers import format_decimal, format_fixed, format_percent, format_ratio
 from survey.domain.roles import SubjectRole
 from survey.domain.tally import MIN_GROUP_SIZE_FLOOR
-from survey.services.results import SessionResults, SubjectResult
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 NO_VALID_VOTES = "无有效票"
-VERIFY_HINT = "可用 survey verify 校验归档文件"
+VERIFY_HINT = "可用 survey verify 或平台“归档校验”页校验归档文件"
+NOT_SIGNED_OFF = "未签发（考核组签发后生成）"
+# China has no daylight saving time, so a fixed offset is exact.
+BEIJING = timezone(timedelta(hours=8))
 
 
 def decimal_text(value: Fraction | int | None) -> str:
@@ -50,12 +61,32 @@ def rate_text(row: SubjectResult) -> str:
     """Return "94.97%（189/199）", or 无有效票."""
     if row.rate is None:
         return NO_VALID_VOTES
-    return f"{rate_percent(row)}（{rate_fraction(row)}）"
+    note = f"，{row.rate_note}" if row.rate_note else ""
+    pooled = f"；按类别加权，{row.pooled_text}" if row.pooled_text else ""
+    return f"{rate_percent(row)}（{rate_fraction(row)}{note}）{pooled}"
 
 
 def average_text(value: Fraction | None) -> str:
     """Return an average of item points to two places; a mean over n ballots rarely terminates."""
     return "" if value is None else format_fixed(value, 2)
+
+
+def band_text(row: SubjectResult) -> str:
+    """Return the band, with "（精确值低于95%）" when the rounded rate suggests another one."""
+    if not row.band:
+        return ""
+    return f"{row.band}（{row.rate_note}）" if row.rate_note else row.band
+
+
+def graded_text(row: SubjectResult) -> str:
+    """Return the score a grade is given on ("90.00"), with the fraction when rounding misleads."""
+    text = average_text(row.graded_score)
+    return f"{text}（{row.score_note}）" if text and row.score_note else text
+
+
+def grade_text(row: SubjectResult) -> str:
+    """Return the grade with the score it was given on (综合得分 or 问卷得分), or —."""
+    return row.grade_text or "—"
 
 
 def points_text(row: SubjectResult) -> str:
@@ -112,3 +143,63 @@ def hidden_groups_note(results: SessionResults) -> str:
 def seal_text(results: SessionResults) -> str:
     """Return the seal, or say that the session is not sealed yet."""
     return results.seal or "未封存（测评尚未结束）"
+
+
+def beijing_text(moment: datetime | None) -> str:
+    """Return a stored time as "2026年11月29日 19:05:03（北京时间）", or — when there is none."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    local = moment.astimezone(BEIJING)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
+
+
+def result_seal_text(results: SessionResults) -> str:
+    return results.result_seal or NOT_SIGNED_OFF
+
+
+def fingerprint_text(results: SessionResults) -> str:
+    return results.key_fingerprint or "—"
+
+
+def attest_pairs(results: SessionResults) -> list[tuple[str, str]]:
+    """The times, both seals and the key fingerprint, as every report prints them."""
+    session = results.session
+    signer = session.signed_off_by or "—"
+    return [
+        ("结束时间", beijing_text(session.closed_at)),
+        ("签发时间", beijing_text(session.signed_off_at)),
+        ("签发人", signer),
+        ("生成时间", beijing_text(results.generated_at)),
+        ("结束封存码", seal_text(results)),
+        ("结果封存码", result_seal_text(results)),
+        ("签名公钥指纹", fingerprint_text(results)),
+    ]
+
+
+def turnout_pairs(results: SessionResults) -> list[tuple[str, str]]:
+    """应到 / 实到 / 收回 and 有效 / 弃权 / 废票, as the reports print them.
+
+    实到 is counted by the forms handed in (attendance is not recorded separately); a form
+    that rates nothing is a 弃权 form; the electronic form accepts no invalid filling, so
+    there are no 废票.
+    """
+    blank = sum(1 for ballot in results.ballots if not ballot.ratings)
+    received = results.received
+    return [
+        ("应到 / 实到 / 收回", f"{results.expected} 人 / {received} 人 / {received} 份"),
+        ("有效 / 弃权 / 废票", f"{received - blank} 份 / {blank} 份 / 0 份"),
+    ]
+
+
+_HALF_AFTER_CHINESE = re.compile(r"(?<=[\u3400-\u9fff\uff09\u300b])\s*([:,;])\s*")
+_HALF_BEFORE_CHINESE = re.compile(r"\s*([:,;])\s*(?=[\u3400-\u9fff])")
+_FULL = {":": "：", ",": "，", ";": "；"}
+
+
+def chinese_punctuation(text: str) -> str:
+    """Full-width ：，； after a Chinese character ("主要负责人:个人" → "主要负责人：个人");
+    ASCII punctuation between digits or Latin letters ("1,000", "v1:2") stays."""
+    text = _HALF_AFTER_CHINESE.sub(lambda m: _FULL[m.group(1)], text)
+    return _HALF_BEFORE_CHINESE.sub(lambda m: _FULL[m.group(1)], text)

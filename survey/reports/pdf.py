@@ -10,26 +10,36 @@ characters the batch prints; a document that still meets a character outside the
 built again with the whole font, so no glyph is ever lost.
 """
 
+from __future__ import annotations
+
 import io
 import re
 import string
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fontTools import subset, ttLib
 from fpdf import FPDF, FontFace
 from fpdf.enums import WrapMode
 
+from survey.domain.attest import pdf_placeholder
 from survey.domain.bands import BoundUnit
+from survey.domain.evaluation import SubjectResult
 from survey.domain.roles import SubjectRole
 from survey.reports import figures
 from survey.reports.charts import distribution_chart, rates_chart
 from survey.reports.figures import (
     VERIFY_HINT,
+    attest_pairs,
     average_text,
+    beijing_text,
+    chinese_punctuation,
     date_text,
     decimal_text,
+    grade_text,
+    graded_text,
     hidden_groups_note,
     option_labels,
     percent_text,
@@ -39,11 +49,20 @@ from survey.reports.figures import (
     rate_text,
     role_label,
     scored_rows,
-    seal_text,
     table_of,
+    turnout_pairs,
 )
-from survey.reports.fonts import CJK_COLLECTION_INDEX, CJK_FAMILY, add_cjk_font, cjk_font_path
-from survey.services.results import SessionResults, SubjectResult
+from survey.reports.fonts import (
+    CJK_COLLECTION_INDEX,
+    CJK_FAMILY,
+    add_cjk_font,
+    add_fallback_fonts,
+    cjk_font_path,
+    stand_in,
+)
+
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.results import SessionResults
 
 MARGIN = 18.0
 TOP = 16.0
@@ -53,6 +72,44 @@ GREY = (110, 110, 110)
 HEAD_FILL = (228, 233, 238)
 SIGN_LINE = "________________"
 HEADING_SPACE = 14.0
+QR_PREFIX = "SURVEY"
+# Characters a Chinese line never starts with (GB/T 15834 punctuation, closing brackets).
+NO_LINE_START = frozenset("，。；：、！？）》」』】〕…%,.;:!?)")
+
+
+def footer_seal_line(results: SessionResults) -> str:
+    """The footer's short form of both seals and the fingerprint; the full ones are in the body."""
+    close = f"{results.seal[:16]}…" if results.seal else "未封存"
+    result = f"{results.result_seal[:16]}…" if results.result_seal else "未签发"
+    short = " ".join((results.key_fingerprint or "").split()[:4])
+    return f"结束封存码 {close}　结果封存码 {result}　公钥指纹 {short or '—'}…"
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code a phone can read, as a PNG without alpha (PDF/A forbids transparency)."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=4)
+    code.add_data(text)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image(fill_color="black", back_color="white").convert("L").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def qr_text(results: SessionResults, subject: str | None = None) -> str:
+    """What the QR code says: session, subject, both seals and the key fingerprint."""
+    parts = [
+        QR_PREFIX,
+        f"session={results.session.id}",
+        *([f"subject={subject}"] if subject is not None else []),
+        f"close_seal={results.seal or ''}",
+        f"result_seal={results.result_seal or ''}",
+        f"key={(results.key_fingerprint or '').replace(' ', '')}",
+    ]
+    return ";".join(parts)
+
+
 _SVG_SIZE = re.compile(r'<svg[^>]*\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
 
 
@@ -66,19 +123,29 @@ class ResultDocument(FPDF):
         else:
             self.add_font(CJK_FAMILY, style="", fname=str(font))
             self.family = CJK_FAMILY
+        # Characters Noto lacks (CJK Extension B and beyond) come from a fallback font.
+        # Any character no font has at all is printed as its code point, never dropped.
+        self._lacking = add_fallback_fonts(self, session_texts(results))
         for loaded in self.fonts.values():
             # Skip recomputing every kept glyph's bounding box when the subset is saved: the
             # slowest step, and needless, since the PDF's FontBBox is read from the font header.
             if hasattr(loaded, "ttfont"):
                 loaded.ttfont.recalcBBoxes = False
-        self.seal_line = f"封存码 {seal_text(results)}"
+        self.seal_line = footer_seal_line(results)
         self.set_margins(MARGIN, TOP, MARGIN)
         self.set_auto_page_break(True, margin=BOTTOM)
         self.set_title(title)
         self.set_subject(results.session.title)
         self.set_creator("民主测评平台")
         self.set_lang("zh-CN")
+        # The slot survey/exports.py writes the signed statement into (domain/attest.py).
+        self.set_keywords(pdf_placeholder())
         self.alias_nb_pages()
+
+    def normalize_text(self, text: str) -> str:
+        if self._lacking and any(char in self._lacking for char in text):
+            text = "".join(stand_in(c) if c in self._lacking else c for c in text)
+        return super().normalize_text(text)
 
     def footer(self) -> None:
         self.set_y(-BOTTOM + 6)
@@ -94,10 +161,12 @@ class ResultDocument(FPDF):
         """Print wrapped text across the text width and return to the left margin."""
         # Back at the margin first: a zero-width cell makes fpdf2's CHAR wrapping loop forever.
         self.set_x(self.l_margin)
+        padding = 2 if border else 0
         self.multi_cell(
             w=self.epw,
             h=height,
-            text=text,
+            # fpdf2 keeps c_margin free on each side; a little slack for rounding.
+            text=self.wrap_chinese(text, self.epw - 2 * (padding + self.c_margin) - 0.3),
             align=align,
             border=border,
             padding=2 if border else 0,
@@ -105,6 +174,27 @@ class ResultDocument(FPDF):
             new_x="LMARGIN",
             new_y="NEXT",
         )
+
+    def wrap_chinese(self, text: str, width: float) -> str:
+        """Break lines as Chinese typesetting does: never start a line with ，。；：、 or a
+        closing bracket (the character before comes down with it)."""
+        lines = []
+        for paragraph in text.split("\n"):
+            line, used = "", 0.0
+            for char in paragraph:
+                wide = self.get_string_width(char)
+                if not line or used + wide <= width:
+                    line, used = line + char, used + wide
+                    continue
+                if char in NO_LINE_START and len(line) > 1:
+                    lines.append(line[:-1])
+                    line = line[-1] + char
+                else:
+                    lines.append(line)
+                    line = char
+                used = self.get_string_width(line)
+            lines.append(line)
+        return "\n".join(lines)
 
     def heading(self, text: str, size: float = 12.5) -> None:
         """Start a section: larger type and some air, never bold (the font has no bold)."""
@@ -137,7 +227,7 @@ class ResultDocument(FPDF):
         """Print label–value rows as a two-column table."""
         self.set_font(self.family, size=size)
         with self.table(
-            col_widths=(28, 146),
+            col_widths=(34, 140),
             first_row_as_headings=False,
             text_align=("LEFT", "LEFT"),
             line_height=size * 0.55,
@@ -194,6 +284,56 @@ class ResultDocument(FPDF):
         for line in lines:
             self.cell(w=0, h=10, text=line, new_x="LMARGIN", new_y="NEXT")
 
+    def attest_block(self, results: SessionResults, qr_text: str | None = None) -> None:
+        """Print times, both seals and the key fingerprint; with a QR code of them if asked."""
+        size = 30.0
+        if self.will_page_break(size + 8):
+            self.add_page()
+        top = self.get_y()
+        self.set_font(self.family, size=8.5)
+        width = self.epw - (size + 4 if qr_text else 0)
+        with self.table(
+            width=width,
+            align="LEFT",
+            col_widths=(22, width - 22),
+            first_row_as_headings=False,
+            text_align=("LEFT", "LEFT"),
+            line_height=4.4,
+            wrapmode=WrapMode.CHAR,
+            padding=(0.8, 1.2),
+        ) as table:
+            for label, value in attest_pairs(results):
+                row = table.row()
+                row.cell(label, style=FontFace(fill_color=HEAD_FILL))
+                row.cell(value)
+        bottom = self.get_y()
+        if qr_text:
+            image = qr_png(qr_text)
+            self.image(io.BytesIO(image), x=self.l_margin + self.epw - size, y=top, w=size)
+            self.set_y(max(bottom, top + size))
+        self.ln(1)
+
+    def stamp_area(self, lines: list[str]) -> None:
+        """Signature lines beside a square left blank for the official seal (公章)."""
+        box = 32.0
+        if self.will_page_break(max(box, 9 * len(lines)) + 6):
+            self.add_page()
+        self.ln(3)
+        top = self.get_y()
+        self.set_font(self.family, size=10.5)
+        for line in lines:
+            self.cell(w=self.epw - box - 6, h=9, text=line, new_x="LMARGIN", new_y="NEXT")
+        x = self.l_margin + self.epw - box
+        self.set_draw_color(*GREY)
+        self.rect(x, top, box, box)
+        self.set_xy(x, top + box / 2 - 3)
+        self.set_text_color(*GREY)
+        self.set_font(self.family, size=9)
+        self.cell(w=box, h=6, text="（盖章）", align="C")
+        self.set_text_color(*INK)
+        self.set_draw_color(0, 0, 0)
+        self.set_xy(self.l_margin, max(self.get_y(), top + box) + 2)
+
     def glyphs_missing(self) -> bool:
         """Tell whether some character had no glyph in the font (if fpdf2 cannot say: yes)."""
         return any(getattr(font, "missing_glyphs", True) for font in self.fonts.values())
@@ -218,7 +358,7 @@ class FontCut:
         font.save(str(self.path))
         font.close()
 
-    def __enter__(self) -> "FontCut":
+    def __enter__(self) -> FontCut:
         return self
 
     def __exit__(self, *_exc) -> None:
@@ -233,6 +373,18 @@ class FontCut:
 
 
 TEMPLATE_MODULES = ("pdf", "archive", "figures")
+
+
+def session_texts(results) -> list[str]:
+    """The texts of a session a document may print: names, posts, titles, groups, comments."""
+    session = getattr(results, "session", None)
+    texts = [getattr(session, "title", ""), getattr(session, "unit", "") or ""]
+    for row in getattr(results, "subjects", []):
+        texts += [row.spec.name, row.spec.post or "", *row.comments]
+    texts += [*getattr(results, "overall_comments", [])]
+    tally = getattr(results, "tally", None)
+    texts += [group.name for group in getattr(tally, "groups", [])]
+    return texts
 
 
 def alphabet(results: SessionResults) -> set[str]:
@@ -291,10 +443,12 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     pdf.title_block(session.title, title)
 
     facts = session_facts(results) + [
-        ("应到", f"{results.expected} 人"),
-        ("收回", f"{results.received} 份"),
+        *turnout_pairs(results),
         ("参与率", results.participation_text),
+        ("有效性", results.validity.text),
         ("状态", session.state.label),
+        ("结束时间", beijing_text(session.closed_at)),
+        ("签发时间", beijing_text(session.signed_off_at)),
     ]
     if results.groups_shown:
         received = results.tally.received_by_group
@@ -304,7 +458,7 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     if results.groups_hidden:
         pdf.paragraph(hidden_groups_note(results), size=8.5, colour=GREY)
 
-    number = iter("一二三四五六七八")
+    number = iter("一二三四五六七八九十")
     pdf.heading(f"{next(number)}、测评结果")
     if results.questionnaire.scored:
         _scored_table(pdf, results)
@@ -321,6 +475,9 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
         if any(len(row.items) > 1 for row in results.subjects):
             pdf.heading(f"{next(number)}、分项评价")
             _item_rates_table(pdf, results)
+        if results.groups_shown:
+            pdf.heading(f"{next(number)}、分类别评价分布")
+            _groups_table(pdf, results)
         pdf.chart(f"{next(number)}、评价分布", distribution_chart(results))
         pdf.chart(f"{next(number)}、较好以上率与分档", rates_chart(results))
         pdf.heading(f"{next(number)}、领导班子得分")
@@ -329,15 +486,17 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     pdf.heading(f"{next(number)}、计分规则")
     _rules_section(pdf, results)
 
-    pdf.heading(f"{next(number)}、封存与校验")
-    pdf.facts([("封存码", seal_text(results)), ("校验", VERIFY_HINT)])
+    pdf.heading(f"{next(number)}、封存、签发与校验")
+    pdf.attest_block(results, qr_text(results))
     pdf.paragraph(
-        "封存码是测评结束时对全部选票（无记名、随机顺序）、测评表、规则集和测评信息计算的 "
-        "SHA-256 摘要；任何一票或一条规则被改动，封存码都会不同。",
+        "结束封存码是测评结束时对全部选票（无记名、随机顺序）、测评表、规则集和测评信息计算的 "
+        "SHA-256 摘要；结果封存码是考核组签发时对本报告所列全部数字、时间和结束封存码计算的摘要。"
+        "两者均由本平台的 Ed25519 签名密钥签名，公钥随归档文件一并提供，其指纹如上。"
+        f"{VERIFY_HINT}。",
         size=8.5,
         colour=GREY,
     )
-    pdf.signatures([f"考核组成员：{SIGN_LINE * 2}", f"监票人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
+    pdf.stamp_area([f"考核组成员：{SIGN_LINE * 2}", f"监票人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
     return pdf
 
 
@@ -345,9 +504,10 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
     options = option_labels(results)
     head = [
         "序号", "测评对象", "类别", "有效票", *(label for _, label in options), "弃权",
-        "较好以上率", "所在分档", "得分/扣分", "个人得分", "最终得分",
+        "较好以上率", "所在分档", "得分或\n扣分", "个人\n得分", "最终\n得分",
     ]  # fmt: skip
-    fixed = [7, 12, 10.5, *([9] * (len(options) + 1)), 17, 19, 12, 10, 10]
+    # Headers break between words (explicit \n), never inside one: widths fit the words.
+    fixed = [7, 12, 10.5, 9.6, *([9] * len(options)), 9, 17, 19, 10.5, 9.5, 9.5]
     widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
     rows = []
     for number, row in enumerate(results.subjects, start=1):
@@ -356,7 +516,7 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
         count_cells = (
             [str(counts.valid), *(str(counts.options[key]) for key, _ in options),
              str(counts.abstain)]
-            if counts else [""] * (len(options) + 2)
+            if counts else ["—"] * (len(options) + 2)
         )  # fmt: skip
         rate = rate_percent(row)
         if row.rate is not None:
@@ -364,11 +524,44 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
         rows.append(
             [
                 str(number), name, role_label(row), *count_cells, rate, _band_cell(row),
-                points_text(row), decimal_text(row.personal), decimal_text(row.final) or "—",
+                points_text(row) or "—", decimal_text(row.personal) or "—",
+                decimal_text(row.final) or "—",
             ]
         )  # fmt: skip
     align = ["CENTER", "LEFT", *["CENTER"] * (len(head) - 2)]
     pdf.grid(head, rows, widths, align=align)
+
+
+def _groups_table(pdf: ResultDocument, results: SessionResults) -> None:
+    """The rating distribution per rater group, only for the groups the small-group rule shows."""
+    options = option_labels(results)
+    rows = []
+    for group in results.groups_shown:
+        for row in scored_rows(results):
+            counts = row.by_group.get(group)
+            if counts is None:
+                continue
+            rate = counts.rate(results.questionnaire)
+            good = counts.good_or_better(results.questionnaire)
+            rate_cell = "—" if rate is None else f"{percent_text(rate)}\n{good}/{counts.valid}"
+            rows.append(
+                [
+                    group,
+                    row.spec.name,
+                    str(counts.valid),
+                    *(str(counts.options[key]) for key, _ in options),
+                    str(counts.abstain),
+                    rate_cell,
+                ]
+            )
+    fixed = [22, *([9] * (len(options) + 2)), 20]
+    labels = [label for _, label in options]
+    pdf.grid(
+        ["参评人员类别", "测评对象", "有效票", *labels, "弃权", "较好以上率"],
+        rows,
+        [fixed[0] + 14, pdf.epw - sum(fixed) - 14, *fixed[1:]],
+        align=["LEFT", "LEFT", *["CENTER"] * (len(options) + 3)],
+    )
 
 
 def _band_cell(row: SubjectResult) -> str:
@@ -379,8 +572,10 @@ def _band_cell(row: SubjectResult) -> str:
 
 
 def _scored_table(pdf: ResultDocument, results: SessionResults) -> None:
-    head = ["序号", "测评对象", "类别", "收回", "问卷得分", "等次"]
-    fixed = [8, 16, 14, 24, 20]
+    combined = results.ruleset.combined is not None
+    head = ["序号", "测评对象", "类别", "收回", "群众评议（问卷）得分" if combined else "问卷得分"]
+    head += ["综合得分", "等次（按综合得分）"] if combined else ["等次"]
+    fixed = [8, 16, 12, 22, 22, 30] if combined else [8, 16, 14, 24, 20]
     widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
     rows = [
         [
@@ -388,12 +583,16 @@ def _scored_table(pdf: ResultDocument, results: SessionResults) -> None:
             f"{row.spec.name}\n{row.spec.post}" if row.spec.post else row.spec.name,
             role_label(row),
             str(results.received),
-            average_text(row.score_total) or "—",
-            row.grade or "—",
+            *(
+                [average_text(row.score_total) or "—", graded_text(row) or "—"]
+                if combined
+                else [graded_text(row) or "—"]
+            ),
+            grade_text(row),
         ]
         for number, row in enumerate(results.subjects, start=1)
     ]
-    pdf.grid(head, rows, widths, size=8.5, align=["CENTER", "LEFT", *["CENTER"] * 4])
+    pdf.grid(head, rows, widths, size=8.5, align=["CENTER", "LEFT", *["CENTER"] * (len(head) - 2)])
 
 
 def _item_rates_table(pdf: ResultDocument, results: SessionResults) -> None:
@@ -530,7 +729,7 @@ def _rules_section(pdf: ResultDocument, results: SessionResults) -> None:
     shown = {line for table in tables for line in table.describe().splitlines()}
     rest = [line for line in ruleset.describe().splitlines()[2:] if line not in shown]
     if rest:
-        pdf.paragraph("\n".join(rest), size=8.5)
+        pdf.paragraph(chinese_punctuation("\n".join(rest)), size=8.5)
     rated = [row for row in results.subjects if row.band is not None]
     if rated:
         pdf.paragraph("各测评对象较好以上率所在分档：", size=9.5)
@@ -546,7 +745,7 @@ def _rules_section(pdf: ResultDocument, results: SessionResults) -> None:
     elif results.questionnaire.scored:
         graded = [row for row in results.subjects if row.grade]
         if graded:
-            lines = [f"{r.spec.name}：{average_text(r.score_total)} → {r.grade}" for r in graded]
+            lines = [f"{r.spec.name}：{graded_text(r)} → {grade_text(r)}" for r in graded]
             pdf.paragraph("\n".join(lines), size=8.5)
 
 

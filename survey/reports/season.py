@@ -1,9 +1,12 @@
 """A season's results as XLSX and PDF: the ranking of units, each member's final score, and how
 every checklist point was reached. Pure functions over a SeasonOverview; no queries."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 from fractions import Fraction
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
@@ -12,15 +15,16 @@ from openpyxl.styles import Alignment, Font
 
 from survey.domain.numbers import format_decimal, format_fixed
 from survey.reports.fonts import add_cjk_font
-from survey.services.seasons import SeasonOverview, UnitRow
+from survey.reports.xlsx import neutralise
 
-# A cell starting with one of these is a formula to a spreadsheet (CWE-1236).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+if TYPE_CHECKING:  # the shape reports take; services build it
+    from survey.services.seasons import SeasonOverview, UnitRow
 
 
 def safe_text(value: str) -> str:
-    """Neutralise user text that a spreadsheet would run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """The session workbook's neutraliser: no control characters (which openpyxl refuses to
+    write, failing the whole download) and no formula (CWE-1236)."""
+    return neutralise(value)
 
 
 def _number(value: Fraction | None) -> Decimal | None:
@@ -47,6 +51,8 @@ def _source_line(overview: SeasonOverview) -> str:
         f"考核细则：{checklist.label}，SHA-256 {checklist.sha256}；"
         "名次可以并列，并列者同取较好名次，其后名次空缺。"
     )
+    if overview.ranking_provisional:
+        line += f"排名暂定：{'、'.join(overview.ranking_waiting_for)}的考核事实或得分尚未齐全。"
     stale = [row.unit.name for row in overview.rows if not row.applied]
     if stale:
         line += (
@@ -168,13 +174,17 @@ def season_pdf(overview: SeasonOverview) -> bytes:
     pdf.ln(2)
 
     pdf.set_font(family, size=12)
-    pdf.cell(0, 8, "领导班子得分与名次", new_x="LMARGIN", new_y="NEXT")
+    title = "领导班子得分与名次（暂定）" if overview.ranking_provisional else "领导班子得分与名次"
+    pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, size=9)
     headings = ["名次", "单位", "民主测评", *[name for _, name in _part_names(overview)]]
     with pdf.table(headings_style=plain, text_align="CENTER") as table:
         table.row([*headings, "总分（百分制）", "十分制"])
         for place, unit, *numbers in ranking_rows(overview):
-            table.row(["—" if place is None else str(place), unit, *[_text(v) for v in numbers]])
+            shown = "—" if place is None else str(place)
+            if place in overview.tied_places:
+                shown += "（并列）"
+            table.row([shown, unit, *[_text(v) for v in numbers]])
 
     pdf.ln(4)
     pdf.set_font(family, size=12)

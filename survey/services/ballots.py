@@ -15,6 +15,7 @@ from flask import current_app
 
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
+from survey.inputs import strict_int
 from survey.models import (
     Ballot,
     BallotCode,
@@ -144,7 +145,7 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
         kind, _, rest = name.partition("-")
         if kind == "r":
             subject_id, _, item = rest.partition("-")
-            subject = subjects.get(int(subject_id)) if subject_id.isdigit() else None
+            subject = subjects.get(strict_int(subject_id))
             allowed = {i.key for i in questionnaire.items_for(subject.kind)} if subject else set()
             if item not in allowed:
                 raise BallotInvalid("测评表中有无法识别的项目，请刷新页面后重新填写。")
@@ -158,9 +159,9 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
                 raise BallotInvalid(f"意见建议每处不超过{limit}字，请删减后再提交。")
             if rest == "overall" and questionnaire.comment_overall:
                 submission.overall_comment = value
-            elif rest.isdigit() and int(rest) in subjects and questionnaire.comment_per_subject:
+            elif strict_int(rest) in subjects and questionnaire.comment_per_subject:
                 if value:
-                    submission.comments[int(rest)] = value
+                    submission.comments[strict_int(rest)] = value
             else:
                 raise BallotInvalid("测评表中有无法识别的意见栏，请刷新页面后重新填写。")
         else:
@@ -184,9 +185,11 @@ def token_hash(token: str) -> str:
 def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
     """Use the code up and store the ballot in one transaction; a repeat is a no-op.
 
-    `code` is the row code_for_submission found. A repeat of the very same submission (same
-    form token) returns quietly, so a refresh or a network retry shows the same receipt. Any
-    other use of a spent code is refused: the claim below re-checks the status atomically.
+    `code` is the row code_for_submission found, or anything with its `id`, `session_id` and
+    `group_id` (the voter's hot path passes services.voting.CodeLookup). A repeat of the very
+    same submission (same form token) returns quietly, so a refresh or a network retry shows
+    the same receipt. Any other use of a spent code is refused: the claim below re-checks the
+    status atomically.
     """
     # PostgreSQL: a share lock on the session row makes a concurrent close wait for this
     # ballot, and this ballot wait for (then see) a close. SQLite's BEGIN IMMEDIATE already
@@ -213,10 +216,14 @@ def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        db.session.refresh(code)
-        if is_repeat(code, submit_token):
+        status, stored_token = db.session.execute(
+            sa.select(BallotCode.status, BallotCode.submit_token_hash).where(
+                BallotCode.id == code.id
+            )
+        ).one()
+        if status == CodeStatus.USED and stored_token == token_hash(submit_token):
             return
-        raise CodeRefused(CodeProblem.VOID if code.status == CodeStatus.VOID else CodeProblem.USED)
+        raise CodeRefused(CodeProblem.VOID if status == CodeStatus.VOID else CodeProblem.USED)
     store_sealed(code.session_id, public_key, code.group_id, submission, paper=False)
     db.session.commit()
 

@@ -14,10 +14,11 @@ from survey.services.codes import issue_codes
 from survey.services.sessions import open_session
 
 DEMO_USERNAME = "demo"
+# The 书记 and the 县长 are both 党政主要负责人 (seed 002): both take 50 % personal + 50 % team.
 DEMO_SUBJECTS = [
     ("县委领导班子", "", SubjectRole.TEAM),
     ("张明", "县委书记", SubjectRole.PRINCIPAL),
-    ("李华", "县委副书记、县长", SubjectRole.MEMBER),
+    ("李华", "县委副书记、县长", SubjectRole.PRINCIPAL),
     ("王芳", "县委常委、纪委书记", SubjectRole.MEMBER),
     ("赵强", "县委常委、组织部部长", SubjectRole.MEMBER),
     ("陈静", "县委常委、宣传部部长", SubjectRole.MEMBER),

@@ -26,7 +26,6 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from survey.clock import today
 from survey.domain.workdays import Calendar, parse_calendar
@@ -51,6 +50,7 @@ from survey.services.audit import record
 from survey.services.ballots import lookup_code
 from survey.services.seasons import season_of_session
 from survey.services.sessions import visible_sessions
+from survey.services.upsert import upsert
 
 DEFAULT_LIMIT = 3
 MAX_TEXT = 500
@@ -92,6 +92,8 @@ def session_for_code(typed: str) -> tuple[BallotCode, EvalSession]:
         raise InquiryRefused("本次测评不是述责述廉会议，不接受质询。", 403)
     if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise InquiryRefused("本次会议已结束，不再接受质询。", 410)
+    if session.state != SessionState.OPEN:
+        raise InquiryRefused("本次会议尚未开始，暂不接受质询。", 409)
     return code, session
 
 
@@ -105,18 +107,14 @@ def questions_left(typed: str) -> int:
 
 def _take_one(key: str, session_id: int, limit: int) -> bool:
     """Add one to the code's count unless it reached the limit; tell whether it was added."""
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     table = InquiryQuota.__table__
-    statement = (
-        insert(table)
-        .values(key_hash=key, session_id=session_id, count=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.key_hash],
-            set_={"count": table.c.count + 1},
-            where=table.c.count < limit,
-        )
-        .returning(table.c.count)
-    )
+    statement = upsert(
+        table,
+        {"key_hash": key, "session_id": session_id, "count": 1},
+        key=[table.c.key_hash],
+        set_={"count": table.c.count + 1},
+        where=table.c.count < limit,
+    ).returning(table.c.count)
     # No row comes back when the WHERE refused the update (rowcount is not reliable here).
     return db.session.execute(statement).scalar() is not None
 

@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import os
 import random
 import time
 
@@ -33,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from survey.extensions import db, write_intent
 from survey.models import FailedAttempt
+from survey.services.upsert import upsert
 
 PER_MINUTE = 30
 PER_HOUR = 300
@@ -57,27 +57,8 @@ def limits() -> tuple[int, int]:
     )
 
 
-def trusted_proxies() -> int:
-    """How many reverse proxies in front of the app append to X-Forwarded-For (0: none)."""
-    value = current_app.config.get("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", 0))
-    try:
-        return max(int(value), 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def client_address() -> str:
-    """The client's address, taken from X-Forwarded-For only as far as proxies are trusted."""
-    proxies = trusted_proxies()
-    if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.headers.get("X-Forwarded-For", "").split(",")
-            if part.strip()
-        ]
-        # The last `proxies` entries were written by our own proxies; earlier ones by anyone.
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
+    """The client's address (behind trusted proxies, as survey/web/proxies.py sets it)."""
     return request.remote_addr or ""
 
 
@@ -152,13 +133,10 @@ def delete_expired(minute: int | None = None) -> None:
 
 
 def _increment(bucket: str, minute: int):
-    """INSERT … ON CONFLICT DO UPDATE count = count + 1, on SQLite and PostgreSQL alike."""
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(FailedAttempt).values(bucket=bucket, minute=minute, count=1)
-    return statement.on_conflict_do_update(
-        index_elements=[FailedAttempt.bucket, FailedAttempt.minute],
+    """Count one more failure in this bucket and minute."""
+    return upsert(
+        FailedAttempt,
+        {"bucket": bucket, "minute": minute, "count": 1},
+        key=[FailedAttempt.bucket, FailedAttempt.minute],
         set_={"count": FailedAttempt.count + 1},
     )

@@ -5,21 +5,24 @@ Reports (survey/reports) take a SessionResults and never query on their own.
 
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import sqlalchemy as sa
 
 from survey.domain.errors import ScoreInputError
-from survey.domain.evaluation import Evaluation, StoredBallot, SubjectResult, evaluate
+from survey.domain.evaluation import Evaluation, StoredBallot, SubjectResult, evaluate_tally
 from survey.domain.numbers import format_decimal, format_percent, parse_decimal
+from survey.domain.quorum import ValidityCheck, check_validity
 from survey.domain.roles import SubjectRole
-from survey.domain.rulesets import SURVEY_PART, RuleSet
-from survey.domain.scoring import TeamTotal, team_total
+from survey.domain.rulesets import RuleSet
+from survey.domain.scoring import TeamTotal, combined_score, team_total
 from survey.domain.seal import seal_of, sealed_document
-from survey.domain.tally import GroupSpec, SubjectSpec, merge_hidden_groups
+from survey.domain.tally import GroupSpec, SubjectSpec, Tally, merge_hidden_groups, tally_counts
 from survey.extensions import db
-from survey.models import Answer, Ballot, EvalSession, SessionState, User
+from survey.models import Answer, Ballot, BallotCode, EvalSession, SessionState, User
 from survey.services import ServiceError
 from survey.services.audit import record
 from survey.services.ballots import COMMENT_ITEM
@@ -30,11 +33,37 @@ __all__ = ["SessionResults", "StoredBallot", "SubjectResult", "compute_results"]
 
 @dataclass
 class SessionResults(Evaluation):
-    """A session's evaluation together with the session, its ballots and its seal."""
+    """A session's evaluation together with the session, its ballots and its seal.
+
+    The tally is counted by the database (GROUP BY); the ballots themselves are read only
+    when a report asks for them (the raw-ballot sheet, the archive), by `iter_ballots` in
+    chunks or by `ballots` all at once.
+    """
 
     session: EvalSession
-    ballots: list[StoredBallot]  # in random order
     seal: str | None
+    # The instance signing key's fingerprint, printed on every report (services/signing.py).
+    key_fingerprint: str = ""
+    generated_at: datetime | None = None  # when the reports built from these results are made
+    _ballots: list[StoredBallot] | None = field(default=None, repr=False)
+
+    @property
+    def result_seal(self) -> str | None:
+        """The seal over every printed figure, once the assessment team has signed off."""
+        return self.session.result_seal
+
+    @property
+    def ballots(self) -> list[StoredBallot]:
+        """Every ballot, in random order (read on first use)."""
+        if self._ballots is None:
+            self._ballots = stored_ballots(self.session)
+        return self._ballots
+
+    def iter_ballots(self) -> Iterator[StoredBallot]:
+        """Every ballot, a chunk at a time: memory stays flat however many there are."""
+        if self._ballots is not None:
+            return iter(self._ballots)
+        return stream_ballots(self.session)
 
     @property
     def received(self) -> int:
@@ -45,9 +74,31 @@ class SessionResults(Evaluation):
         return self.tally.expected
 
     @property
+    def validity(self) -> ValidityCheck:
+        """Quorum and 收回 ≤ 发出, checked on what the session holds (see validity_of)."""
+        return validity_of(self.session, self.tally.received_by_group)
+
+    @property
     def participation_text(self) -> str:
         rate = self.tally.participation()
         return "—" if rate is None else f"{format_percent(rate)}（{self.received}/{self.expected}）"
+
+
+def validity_of(session: EvalSession, returned: dict[str, int]) -> ValidityCheck:
+    """Check quorum (实到 > 应到 ÷ 2) and, per rater group, 收回 ≤ 发出 (codes handed out).
+
+    A separate function so that closing a session can call it too.
+    """
+    names = {g.id: g.name for g in session.groups}
+    issued = dict.fromkeys(names.values(), 0)
+    for group_id, count in db.session.execute(
+        sa.select(BallotCode.group_id, sa.func.count())
+        .where(BallotCode.session_id == session.id)
+        .group_by(BallotCode.group_id)
+    ):
+        issued[names[group_id]] = count
+    expected = sum(g.expected_count for g in session.groups)
+    return check_validity(expected, sum(returned.values()), issued, returned)
 
 
 def stored_ballots(session: EvalSession) -> list[StoredBallot]:
@@ -73,6 +124,87 @@ def stored_ballots(session: EvalSession) -> list[StoredBallot]:
     return found
 
 
+STREAM_CHUNK = 2000
+
+
+def stream_ballots(session: EvalSession) -> Iterator[StoredBallot]:
+    """Yield every ballot with its answers, ordered by its random id (not by arrival).
+
+    The close rewrote the ballots under fresh random ids, so this order is a random
+    permutation that says nothing about when anyone voted. Read a chunk of ballots at a time.
+    """
+    groups = {g.id: g.name for g in session.groups}
+    after = ""
+    while True:
+        chunk = db.session.execute(
+            sa.select(Ballot.id, Ballot.group_id, Ballot.comment)
+            .where(Ballot.session_id == session.id, Ballot.id > after)
+            .order_by(Ballot.id)
+            .limit(STREAM_CHUNK)
+        ).all()
+        if not chunk:
+            return
+        ballots = {
+            ballot_id: StoredBallot(groups[group_id], overall_comment=comment or "")
+            for ballot_id, group_id, comment in chunk
+        }
+        rows = db.session.execute(
+            sa.select(
+                Answer.ballot_id, Answer.subject_id, Answer.item, Answer.value, Answer.comment
+            ).where(Answer.ballot_id.in_(list(ballots)))
+        )
+        for ballot_id, subject_id, item, value, comment in rows:
+            if item == COMMENT_ITEM:
+                ballots[ballot_id].comments[subject_id] = comment or ""
+            else:
+                ballots[ballot_id].ratings[(subject_id, item)] = value
+        yield from ballots.values()
+        after = chunk[-1][0]
+
+
+def count_tally(session: EvalSession, questionnaire, subjects, groups) -> Tally:
+    """Count the session's answers in the database: one GROUP BY, no ballot loaded."""
+    names = {g.id: g.name for g in session.groups}
+    received = {
+        names[group_id]: n
+        for group_id, n in db.session.execute(
+            sa.select(Ballot.group_id, sa.func.count())
+            .where(Ballot.session_id == session.id)
+            .group_by(Ballot.group_id)
+        )
+    }
+    answers = db.session.execute(
+        sa.select(Ballot.group_id, Answer.subject_id, Answer.item, Answer.value, sa.func.count())
+        .join(Ballot, Ballot.id == Answer.ballot_id)
+        .where(Ballot.session_id == session.id, Answer.item != COMMENT_ITEM)
+        .group_by(Ballot.group_id, Answer.subject_id, Answer.item, Answer.value)
+    )
+    return tally_counts(
+        questionnaire,
+        subjects,
+        groups,
+        received,
+        ((names[g], subject_id, item, value, n) for g, subject_id, item, value, n in answers),
+    )
+
+
+def session_comments(session: EvalSession) -> tuple[dict[int, list[str]], list[str]]:
+    """The comments per subject and the overall ones (the reports sort them)."""
+    per_subject: dict[int, list[str]] = {}
+    for subject_id, comment in db.session.execute(
+        sa.select(Answer.subject_id, Answer.comment)
+        .join(Ballot, Ballot.id == Answer.ballot_id)
+        .where(Ballot.session_id == session.id, Answer.item == COMMENT_ITEM)
+    ):
+        per_subject.setdefault(subject_id, []).append(comment or "")
+    overall = db.session.scalars(
+        sa.select(Ballot.comment).where(
+            Ballot.session_id == session.id, Ballot.comment.is_not(None), Ballot.comment != ""
+        )
+    ).all()
+    return per_subject, list(overall)
+
+
 def session_facts(session: EvalSession) -> dict:
     """Return the facts the seal covers: who was rated, by whom, in which meeting."""
     return {
@@ -91,7 +223,15 @@ def session_facts(session: EvalSession) -> dict:
             }
             for s in session.subjects
         ],
-        "groups": [{"name": g.name, "expected": g.expected_count} for g in session.groups],
+        # A weight only when set, so that the seal of an unweighted session is unchanged.
+        "groups": [
+            {
+                "name": g.name,
+                "expected": g.expected_count,
+                **({"weight": g.weight} if g.weight else {}),
+            }
+            for g in session.groups
+        ],
         "min_group_size": session.min_group_size,
     }
 
@@ -113,14 +253,17 @@ def seal_document(
 
     It lists ballots one by one, so it follows the small-group rule of the results page: a
     hidden group's ballots carry the merged label, and the hidden groups are one merged group
-    in the facts. (Unless the rule set weighs rater groups by name: the recount needs them.
-    merge=False gives the document as sealed before this rule, for older archives.)
+    in the facts. (Unless the rule set or the session weighs rater groups by name: the
+    recount needs them. merge=False gives the document as sealed before this rule, for older
+    archives.)
     """
     ruleset = ruleset_for(session.rule_set_key, session.rule_set_version)
     ballots = stored_ballots(session) if ballots is None else ballots
     facts = session_facts(session)
     canonical = [b.canonical() for b in ballots]
-    if merge and not ruleset.rater_group_weights:
+    # Weighed groups (by the rule set or the session) must keep their names for the recount.
+    weighed = ruleset.rater_group_weights or any(g.get("weight") for g in facts["groups"])
+    if merge and not weighed:
         specs = [GroupSpec(g["name"], g["expected"]) for g in facts["groups"]]
         merged, labels = merge_hidden_groups(
             specs, (b.group for b in ballots), session.min_group_size
@@ -144,7 +287,10 @@ def seal_session(session: EvalSession, ballots: list[StoredBallot] | None = None
 
 def _specs(session: EvalSession) -> tuple[list[SubjectSpec], list[GroupSpec]]:
     subjects = [SubjectSpec(s.id, s.name, s.post, SubjectRole(s.kind)) for s in session.subjects]
-    groups = [GroupSpec(g.name, g.expected_count) for g in session.groups]
+    groups = [
+        GroupSpec(g.name, g.expected_count, parse_decimal(g.weight) if g.weight else None)
+        for g in session.groups
+    ]
     return subjects, groups
 
 
@@ -154,40 +300,53 @@ def team_parts_of(session: EvalSession) -> dict[str, Fraction]:
 
 
 def compute_results(session: EvalSession) -> SessionResults:
-    """Tally and score a session from its stored ballots."""
-    ballots = stored_ballots(session)
+    """Tally and score a session from its stored ballots, counted by the database."""
     subjects, groups = _specs(session)
-    evaluation = evaluate(
-        session.frozen_questionnaire(),
+    tally = count_tally(session, session.frozen_questionnaire(), subjects, groups)
+    comments, overall = session_comments(session)
+    evaluation = evaluate_tally(
         ruleset_for(session.rule_set_key, session.rule_set_version),
-        subjects,
-        groups,
-        ballots,
+        tally,
+        comments,
+        overall,
         session.min_group_size,
         team_parts_of(session),
     )
-    return SessionResults(session=session, ballots=ballots, seal=session.seal, **vars(evaluation))
+    from survey.services.signing import instance_fingerprint
+
+    return SessionResults(
+        session=session,
+        seal=session.seal,
+        key_fingerprint=instance_fingerprint(),
+        generated_at=datetime.now(UTC),
+        **vars(evaluation),
+    )
 
 
 def set_team_parts(session: EvalSession, values: dict[str, str], actor: User) -> TeamTotal | None:
     """Record the assessors' points for the team's other parts (作风建设 …), capped by the rules."""
     ruleset = ruleset_for(session.rule_set_key, session.rule_set_version)
-    if ruleset.team_parts is None:
-        raise ServiceError("该测评使用的规则集没有领导班子其他考核部分。")
+    if not ruleset.entered_parts:
+        raise ServiceError("该测评使用的规则集没有由考核组录入的部分。")
+    if session.signed_off_at is not None:
+        raise ServiceError("测评结果已由考核组签发，其他考核部分得分不能再修改。")
     parsed = {}
-    for part in ruleset.team_parts.parts:
-        if part.key == SURVEY_PART:
-            continue
+    for part in ruleset.entered_parts:
         raw = (values.get(part.key) or "").strip()
         try:
             parsed[part.key] = parse_decimal(raw)
         except ValueError:
             raise ServiceError(f"“{part.name}”的得分“{raw}”不是有效的数字。") from None
+    checked = None
     try:
-        checked = team_total(ruleset, Fraction(0), parsed)
+        if ruleset.team_parts is not None:
+            checked = team_total(ruleset, Fraction(0), parsed)
+        else:
+            # Seed 003's 组织考评: a 百分制 score, refused (not capped) outside 0–100.
+            combined_score(ruleset, None, parsed)
     except ScoreInputError as error:
         raise ServiceError(str(error)) from None
-    stored = {p.key: format_decimal(p.entered) for p in checked.parts if p.key in parsed}
+    stored = {key: format_decimal(value) for key, value in parsed.items()}
     session.team_parts = json.dumps(stored, ensure_ascii=False, sort_keys=True)
     record(actor, "set_team_parts", session.id, json.dumps(stored, ensure_ascii=False))
     db.session.commit()

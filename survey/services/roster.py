@@ -5,8 +5,6 @@ A roster is an XLSX or CSV file whose first row holds Chinese headers: 姓名 an
 faulty row stops it, and every fault is reported with its row number.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -17,6 +15,8 @@ from survey.models import EvalSession, Subject, SubjectRole, User
 from survey.services import NotFound, ServiceError
 from survey.services.audit import record
 from survey.services.sessions import require_draft
+from survey.sheets import FormulaWithoutValue, UploadRefused, csv_table, xlsx_table
+from survey.uploads import check_size
 
 MAX_ROWS = 300
 MAX_REPORT_CHARS = 100_000
@@ -28,7 +28,6 @@ HEADERS = {
     "order": ("排序", "序号", "顺序"),
 }
 REQUIRED = ("name", "kind")
-KIND_WORDS = {role.label: role for role in SubjectRole}
 KIND_HINT = "“领导班子”“主要负责人”或“班子成员”"
 
 
@@ -64,13 +63,16 @@ def _checked(data: SubjectInput) -> SubjectInput:
 
 
 def _refuse_second(session: EvalSession, kind: SubjectRole, subject: Subject | None) -> None:
-    """Keep one team and at most one principal per session."""
-    if kind == SubjectRole.MEMBER:
+    """Keep one team per session; principals are not limited.
+
+    Seed 002 scores "党政主要负责人" 50/50: a county's 党委、政府 team has two of them (the 书记
+    and the 县长), and a team may have none on the ballot.
+    """
+    if kind != SubjectRole.TEAM:
         return
     other = next((s for s in session.subjects if s.kind == kind and s is not subject), None)
     if other is not None:
-        rule = "只能有一个领导班子" if kind == SubjectRole.TEAM else "最多只能有一位主要负责人"
-        raise ServiceError(f"已有{kind.label}“{other.name}”，每次测评{rule}。")
+        raise ServiceError(f"已有{kind.label}“{other.name}”，每次测评只能有一个领导班子。")
 
 
 def add_subject(session: EvalSession, data: SubjectInput, actor: User | None) -> Subject:
@@ -155,6 +157,7 @@ def set_report(
 ) -> None:
     """Store a subject's written report, as text or as a PDF (one replaces the other)."""
     require_draft(subject.session, "述职报告")
+    check_size(pdf or (text or "").encode(), what="述职报告文件")
     if pdf:
         if not pdf.startswith(b"%PDF-"):
             raise ServiceError("上传的文件不是PDF文件。")
@@ -180,16 +183,6 @@ def delete_report(subject: Subject, actor: User | None) -> None:
     db.session.commit()
 
 
-def decode_text(data: bytes) -> str:
-    """Decode uploaded text: UTF-8 (BOM or not), else GB18030 as Chinese Excel and Notepad save."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ServiceError("无法识别文件的文字编码，请另存为 UTF-8 编码后重新上传。")
-
-
 # ---- roster import ------------------------------------------------------------------------
 
 
@@ -208,14 +201,14 @@ def import_roster(
     rows = parse_roster(filename, data)
     errors = []
     existing = [] if replace else list(session.subjects)
-    for kind in (SubjectRole.TEAM, SubjectRole.PRINCIPAL):
-        mine = [r for r in rows if r.subject.kind == kind]
-        theirs = [s for s in existing if s.kind == kind]
-        if mine and theirs:
-            errors.append(
-                f"第{mine[0].row}行：已有{kind.label}“{theirs[0].name}”，"
-                f"不能再导入{kind.label}；如要用名单替换现有测评对象，请勾选“替换现有测评对象”"
-            )
+    kind = SubjectRole.TEAM
+    mine = [r for r in rows if r.subject.kind == kind]
+    theirs = [s for s in existing if s.kind == kind]
+    if mine and theirs:
+        errors.append(
+            f"第{mine[0].row}行：已有{kind.label}“{theirs[0].name}”，"
+            f"不能再导入{kind.label}；如要用名单替换现有测评对象，请勾选“替换现有测评对象”"
+        )
     if errors:
         raise RosterError(errors)
     if replace:
@@ -274,7 +267,7 @@ def parse_roster(filename: str, data: bytes) -> list[RosterRow]:
             problems.append("姓名超过100字")
         if len(post) > 200:
             problems.append("职务超过200字")
-        kind = KIND_WORDS.get(kind_text)
+        kind = _kind(kind_text)
         if not kind_text:
             problems.append(f"类别为空，应填写{KIND_HINT}")
         elif kind is None:
@@ -292,13 +285,10 @@ def parse_roster(filename: str, data: bytes) -> list[RosterRow]:
             continue
         seen[(name, post)] = number
         rows.append(RosterRow(number, SubjectInput(name, post, kind), order))
-    for kind, rule in (
-        (SubjectRole.TEAM, "只能有一个领导班子"),
-        (SubjectRole.PRINCIPAL, "最多只能有一位主要负责人"),
-    ):
-        numbers = [f"第{r.row}行" for r in rows if r.subject.kind == kind]
-        if len(numbers) > 1:
-            errors.append(f"{'、'.join(numbers)}：类别都是“{kind.label}”，每次测评{rule}")
+    # Only the team is unique: any number of 主要负责人 (书记 and 县长 alike) may be listed.
+    numbers = [f"第{r.row}行" for r in rows if r.subject.kind == SubjectRole.TEAM]
+    if len(numbers) > 1:
+        errors.append(f"{'、'.join(numbers)}：类别都是“领导班子”，每次测评只能有一个领导班子")
     if errors:
         raise RosterError(errors)
     if not rows:
@@ -341,43 +331,37 @@ def _read_table(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    unreadable = RosterError(["无法读取该 XLSX 文件，请确认文件未损坏并用 Excel 另存后重试"])
-    # A damaged workbook can make openpyxl (and zlib under it) raise almost anything.
+    # Bounded before openpyxl expands anything; a roster is short, so stop reading early.
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001
-        raise unreadable from exc
-    try:
-        sheet = workbook.worksheets[0]
-        table = []
-        # A roster is short: stop reading early rather than unpack a huge or hostile sheet.
-        for number, values in enumerate(
-            sheet.iter_rows(max_col=20, max_row=MAX_ROWS + 50, values_only=True), 1
-        ):
-            table.append((number, [_text(value) for value in values]))
-        return table
-    except Exception as exc:  # noqa: BLE001
-        raise unreadable from exc
-    finally:
-        workbook.close()
+        rows = xlsx_table(data, max_rows=MAX_ROWS + 50, max_columns=20, what="XLSX 文件")
+    except UploadRefused as refused:
+        raise RosterError([str(refused)]) from None
+    formulas = [
+        f"第{number}行第{column}列是公式 {value[:30]}，但文件中没有保存计算结果，"
+        "请在 Excel 中打开、重新计算并保存，或直接填写内容"
+        for number, values in enumerate(rows, 1)
+        for column, value in enumerate(values, 1)
+        if isinstance(value, FormulaWithoutValue)
+    ]
+    if formulas:
+        raise RosterError(formulas)
+    return [(number, [_text(value) for value in values]) for number, values in enumerate(rows, 1)]
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     try:
-        text = decode_text(data)
-    except ServiceError as error:
-        raise RosterError([str(error)]) from None
-    lines = text.splitlines()[: MAX_ROWS + 50]
-    dialect = "excel-tab" if lines and "\t" in lines[0] and "," not in lines[0] else "excel"
+        rows = csv_table(data, max_rows=MAX_ROWS + 50, what="名单文件")
+    except UploadRefused as refused:
+        raise RosterError([str(refused)]) from None
+    return [(number, [cell.strip() for cell in cells]) for number, cells in enumerate(rows, 1)]
+
+
+def _kind(text: str) -> SubjectRole | None:
+    """Read a 类别 cell with the same words `survey score` accepts (e.g. 其他班子成员)."""
     try:
-        return [
-            (number, [cell.strip() for cell in cells])
-            for number, cells in enumerate(csv.reader(lines, dialect=dialect), 1)
-        ]
-    except csv.Error as exc:
-        raise RosterError([f"CSV 文件格式有误：{exc}"]) from None
+        return SubjectRole.from_label(text) if text else None
+    except ValueError:
+        return None
 
 
 def _text(value) -> str:

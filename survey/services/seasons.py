@@ -29,12 +29,15 @@ from survey.domain.checklist import (
     fact_text,
     get_checklist,
     parse_facts,
+    place_text,
     score_units,
     shipped_checklists,
+    tied_places,
 )
 from survey.domain.evaluation import SubjectResult
 from survey.domain.workdays import parse_calendar
 from survey.extensions import db
+from survey.inputs import strict_int
 from survey.models import (
     EvalSession,
     GrantLevel,
@@ -233,9 +236,10 @@ def _population(raw) -> int | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     text = str(raw).strip().replace(",", "").replace("，", "")
-    if not text.isdigit() or not 0 < int(text) <= MAX_POPULATION:
+    population = strict_int(text, 1, MAX_POPULATION)
+    if population is None:
         raise ServiceError("人口应为正整数（人）。")
-    return int(text)
+    return population
 
 
 def add_unit(season: Season, name: str, population, actor: User) -> SeasonUnit:
@@ -442,6 +446,37 @@ class SeasonOverview:
     @property
     def all_applied(self) -> bool:
         return bool(self.rows) and all(row.applied for row in self.rows)
+
+    def names(self, keys) -> list[str]:
+        by_id = {row.unit.id: row.unit.name for row in self.rows}
+        return [by_id[key] for key in keys if key in by_id]
+
+    @property
+    def rank_items_waiting_for(self) -> list[str]:
+        """Return the units whose missing facts make the checklist's rank points 暂定."""
+        keys = dict.fromkeys(k for row in self.rows for k in row.checklist_score.waiting_for)
+        return self.names(keys)
+
+    @property
+    def ranking_waiting_for(self) -> list[str]:
+        """Return the units that keep the ranking of team totals 暂定 (facts or total missing)."""
+        return [
+            row.unit.name
+            for row in self.rows
+            if not row.checklist_score.complete or row.team_total is None or not row.applied
+        ]
+
+    @property
+    def ranking_provisional(self) -> bool:
+        return bool(self.ranking_waiting_for)
+
+    @property
+    def tied_places(self) -> set[int]:
+        return tied_places({row.unit.id: row.place for row in self.rows if row.place})
+
+    def place_text(self, row: "UnitRow") -> str:
+        """Return the unit's place as printed: "暂定 1（并列）" until every unit is in."""
+        return place_text(row.place, row.place in self.tied_places, self.ranking_provisional)
 
     @property
     def ranking(self) -> list[UnitRow]:

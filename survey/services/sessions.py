@@ -397,11 +397,9 @@ def opening_problems(session: EvalSession) -> list[str]:
     kinds = [s.kind for s in session.subjects]
     if kinds.count(SubjectRole.TEAM) > 1:
         problems.append("每次测评只能有一个领导班子。")
-    if kinds.count(SubjectRole.PRINCIPAL) > 1:
-        problems.append("每次测评最多只能有一位主要负责人。")
+    # Any number of 主要负责人 (书记 and 县长 alike), and a session of members only (述责述廉 of a
+    # group of cadres) are valid shapes: the team's items are then simply not asked.
     if questionnaire is not None:
-        if questionnaire.items_for(SubjectRole.TEAM) and SubjectRole.TEAM not in kinds:
-            problems.append("此测评表要评价领导班子，请添加一个类别为“领导班子”的测评对象。")
         for subject in session.subjects:
             if not questionnaire.items_for(subject.kind):
                 problems.append(

@@ -1,13 +1,12 @@
 """The web layer: one package per area, and the request-wide hooks (errors, transactions)."""
 
-import gzip
-
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from survey.domain.numbers import format_decimal, format_fixed
 from survey.extensions import db, write_intent
 from survey.services import ServiceError
+from survey.web.compression import init_compression
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -41,7 +40,7 @@ def register_views(app: Flask) -> None:
         if token is not None:
             write_intent.reset(token)
 
-    app.after_request(compress)
+    init_compression(app)  # registered before the headers' hook, so it runs after it
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
@@ -65,28 +64,6 @@ def register_views(app: Flask) -> None:
     def server_error(_error):
         db.session.rollback()
         return render_template("errors/error.html", message="服务器内部错误，请稍后重试。"), 500
-
-
-COMPRESSIBLE = ("text/", "application/json", "application/javascript", "image/svg+xml")
-
-
-def compress(response):
-    """Gzip text for phones on crowded hall Wi-Fi (a proxy in front may do it instead)."""
-    if (
-        response.direct_passthrough
-        or response.status_code < 200
-        or "gzip" not in request.headers.get("Accept-Encoding", "")
-        or "Content-Encoding" in response.headers
-        or not response.mimetype.startswith(COMPRESSIBLE)
-    ):
-        return response
-    body = response.get_data()
-    if len(body) < 500:
-        return response
-    response.set_data(gzip.compress(body, compresslevel=6))
-    response.headers["Content-Encoding"] = "gzip"
-    response.vary.add("Accept-Encoding")
-    return response
 
 
 def decimal_text(value, places: int | None = None) -> str:

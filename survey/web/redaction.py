@@ -7,14 +7,24 @@ logged with no address, no user agent, no referrer or other header, and the time
 hour. Organizer pages keep the usual log. docs/operations.md gives the nginx equivalent.
 """
 
+import logging
 import re
 import time
 
 from werkzeug.serving import WSGIRequestHandler
 
 # /v/<code> is the vote address printed in the QR codes; /v/done and /v/report/ carry no code.
-CODE_IN_PATH = re.compile(r"/v/(?!done\b|report/|submit\b)[^/?\s\"]+")
+# The router decodes and the browser may not: /V/, /%76/ and /v%2F reach the same page.
+CODE_IN_PATH = re.compile(
+    r"/(?:v|%76|%56)(?:/|%2f)(?!done\b|report(?:/|%2f)|submit\b)[^/?\s\"']+", re.IGNORECASE
+)
 REDACTED = "/v/[code]"
+# A code on its own, as an error message may quote a mangled request line (a NUL in it, say):
+# ten characters of the code alphabet, in any case, alone or grouped 5-5.
+_CODE_CHAR = "[2-9A-HJ-NP-Za-hj-np-z]"
+CODE_SHAPED = re.compile(
+    rf"(?<![0-9A-Za-z]){_CODE_CHAR}{{5}}[- ]?{_CODE_CHAR}{{5}}(?![0-9A-Za-z])"
+)
 
 
 VOTER_PATH = re.compile(r"/(?:v|q)(?:[/?]|$)")
@@ -23,6 +33,31 @@ HOUR_FORMAT = "%d/%b/%Y:%H:00:00 %z"
 
 def redact(text: str) -> str:
     return CODE_IN_PATH.sub(REDACTED, text)
+
+
+def redact_error(text: str) -> str:
+    """Error logs quote what could not be parsed: remove anything shaped like a code too."""
+    return CODE_SHAPED.sub("[code]", redact(text))
+
+
+class RedactingFilter(logging.Filter):
+    """Redact a log record's message and traceback before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 (a malformed record is logged as it comes)
+            return True
+        record.msg, record.args = redact_error(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_error(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def install(app) -> None:
+    """Redact the application's own log (Flask logs the path of a request that failed)."""
+    app.logger.addFilter(RedactingFilter())
+    logging.getLogger("werkzeug").addFilter(RedactingFilter())
 
 
 def is_voter_path(path: str) -> bool:
@@ -36,6 +71,11 @@ def hour_stamp(moment: float | None = None) -> str:
 
 class RedactingRequestHandler(WSGIRequestHandler):
     """The development server's request handler, logging redacted request lines."""
+
+    def log(self, type: str, message: str, *args) -> None:
+        # Everything the development server prints, errors about a malformed request line
+        # included, goes through here.
+        super().log(type, "%s", redact_error(message % args if args else message))
 
     def log_request(self, code="-", size="-"):
         # werkzeug builds the logged line from self.path (or the raw request line).
@@ -61,7 +101,12 @@ except ImportError:  # gunicorn is optional on a developer machine
 
 
 class GunicornLogger(_GunicornLogger):
-    """gunicorn's logger with codes removed from everything its access log can print."""
+    """gunicorn's logger with codes removed from everything its access and error logs print."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        # "Invalid request from ip=…: Invalid HTTP request line: 'GET /v/<code>\x00 …'"
+        self.error_log.addFilter(RedactingFilter())
 
     def atoms(self, resp, req, environ, request_time):
         values = super().atoms(resp, req, environ, request_time)

@@ -131,6 +131,11 @@ def test_survey_run_restart_close_export_verify_backup_on_the_suite_engine(tmp_p
         assert closed.returncode == 0, closed.stderr
         assert "共收回测评表 6 张" in closed.stdout
 
+        signed = survey(
+            env, "sign-off", str(demo["session_id"]), "--name", "考核组", "--parts-not-applicable"
+        )
+        assert signed.returncode == 0 and "结果封存码" in signed.stdout, signed.stderr
+
         archive = tmp_path / "archive.zip"
         exported = survey(
             env, "export", str(demo["session_id"]), "--format", "zip", "--out", str(archive)
@@ -140,6 +145,9 @@ def test_survey_run_restart_close_export_verify_backup_on_the_suite_engine(tmp_p
             assert "archive.json" in bundle.namelist()
         verified = survey(env, "verify", str(archive))
         assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert verified.stdout.splitlines()[0] == "通过"
+        keys = survey(env, "keys")
+        assert keys.returncode == 0 and "签名公钥指纹" in keys.stdout
 
         backup = tmp_path / "backup.db"
         assert survey(env, "backup", str(backup)).returncode == 0

@@ -46,7 +46,12 @@ def test_neutralised_text_reads_back_as_text():
 
 
 def fake_results():
-    return SimpleNamespace(session=SimpleNamespace(title="测试"), seal="ab" * 32)
+    return SimpleNamespace(
+        session=SimpleNamespace(title="测试"),
+        seal="ab" * 32,
+        result_seal="cd" * 32,
+        key_fingerprint="1234 " * 16,
+    )
 
 
 def pdf_text(data: bytes) -> str:

@@ -6,20 +6,22 @@ import re
 import shutil
 import subprocess
 import zipfile
+from fractions import Fraction
 
 import pytest
 from openpyxl import load_workbook
 
 from survey.domain import get_shipped
 from survey.domain.questionnaire import shipped
+from survey.exports import archive_zip
 from survey.extensions import db
 from survey.models import EvalSession, MeetingType, RaterGroup, Subject, SubjectRole
-from survey.reports.archive import archive_zip, feedback_sheet
+from survey.reports.archive import feedback_sheet
 from survey.reports.charts import distribution_figure, png
 from survey.reports.pdf import session_report
 from survey.reports.xlsx import SUMMARY_SHEET, tally_workbook
 from survey.services.codes import issue_codes
-from survey.services.results import compute_results
+from survey.services.results import compute_results, set_team_parts
 from survey.services.sessions import (
     DEFAULT_QUESTIONNAIRES,
     DEFAULT_RULE_SETS,
@@ -84,21 +86,29 @@ def closed_session(client, owner, meeting_type: MeetingType) -> EvalSession:
 @pytest.mark.parametrize("meeting_type", [MeetingType.SHUZE_SHULIAN, MeetingType.RISK_PREVENTION])
 def test_reports_of_every_meeting_type(client, make_user, meeting_type):
     results = compute_results(closed_session(client, make_user(), meeting_type))
+    if meeting_type == MeetingType.RISK_PREVENTION:
+        # Seed 003 grades the combined 百分制: none until the 组织考评 part is entered.
+        assert results.subjects[0].grade is None
+        set_team_parts(results.session, {"organisation": "80"}, make_user())
+        results = compute_results(db.session.get(EvalSession, results.session.id))
     text = pdf_text(session_report(results))
     workbook = load_workbook(io.BytesIO(tally_workbook(results)))
     cells = [c for row in workbook[SUMMARY_SHEET].iter_rows(values_only=True) for c in row]
     assert "分项统计" in cells  # several items per subject: each one counted
     if meeting_type == MeetingType.RISK_PREVENTION:
-        # 4 × 100 + 2 × 60 over 6 ballots = 86.67 → 良好 (80 ≤ s < 90)
+        # 群众评议: 4 × 100 + 2 × 60 over 6 ballots = 86.67; with 组织考评 80 at 50/50 the
+        # combined score is 83.33 → 良好 (80 ≤ s < 90)
         row = results.subjects[0]
-        assert row.grade == "良好"
-        assert "86.67" in text and "良好" in text
-        assert "86.67" in cells and "良好" in cells
+        assert row.grade == "良好" and row.combined.total == Fraction(250, 3)
+        assert "86.67" in text and "83.33" in text and "良好" in text
+        assert "83.33" in cells and "良好(按综合得分(组织考评 + 群众评议)评定)" in cells
     else:
         assert "66.67%（4/6）" in text  # 总体评价 of each member
         assert "[60%,70%)" in text
-    with zipfile.ZipFile(io.BytesIO(archive_zip(results, b"{}"))) as bundle:
-        assert len(bundle.namelist()) == len(results.subjects) + 3
+    with zipfile.ZipFile(io.BytesIO(archive_zip(results))) as bundle:
+        # the sheets, the report, the workbook, archive.json, the public key, the manifest
+        # and its signature
+        assert len(bundle.namelist()) == len(results.subjects) + 6
     feedback = pdf_text(feedback_sheet(results, results.subjects[0]))
     if results.questionnaire.comment_per_subject:
         assert "共6条" in feedback and "第0条意见" in feedback

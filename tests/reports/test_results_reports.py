@@ -16,13 +16,13 @@ from pypdf import PdfReader
 
 from survey.domain import DEFAULT_RULESET_ID, get_shipped
 from survey.domain.questionnaire import shipped
+from survey.exports import archive_zip
 from survey.extensions import db
 from survey.models import EvalSession, MeetingType, RaterGroup, Subject, SubjectRole
 from survey.reports.archive import (
     ARCHIVE_JSON_NAME,
     REPORT_NAME,
     WORKBOOK_NAME,
-    archive_zip,
     feedback_sheet,
     subject_sheet,
 )
@@ -35,6 +35,7 @@ from survey.reports.xlsx import (
     SUMMARY_SHEET,
     tally_workbook,
 )
+from survey.services.archive import MANIFEST_NAME, MANIFEST_SIGNATURE_NAME, PUBLIC_KEY_NAME
 from survey.services.codes import issue_codes
 from survey.services.results import compute_results, set_team_parts
 from survey.services.sessions import close_session, open_session
@@ -257,7 +258,9 @@ def test_report_pdf_says_what_the_tally_says(results):
         assert figure in text
     assert results.ruleset.sha256 in text
     pages = len(PdfReader(io.BytesIO(data)).pages)
-    assert text.count(results.seal) >= pages  # in every footer, and in the seal section
+    # The short form in every footer, the whole seal and the key's fingerprint in the body.
+    assert text.count(results.seal[:16]) >= pages + 1 and results.seal in text
+    assert results.key_fingerprint.replace(" ", "") in text
     assert f"第1页共{pages}页" in text
     assert "监票人" in text and "考核组成员" in text
     assert "超过满分" in text
@@ -325,8 +328,7 @@ def test_subject_sheet_is_one_page_with_the_seal(results):
 
 
 def test_archive_zip_holds_every_sheet_the_report_the_workbook_and_the_archive(results):
-    archive = b'{"seal": "test"}'
-    with zipfile.ZipFile(io.BytesIO(archive_zip(results, archive))) as bundle:
+    with zipfile.ZipFile(io.BytesIO(archive_zip(results))) as bundle:
         names = bundle.namelist()
         sheets = [name for name in names if name.endswith("-廉政档案.pdf")]
         assert sheets[:3] == ["01-县委领导班子-廉政档案.pdf", "02-张明-廉政档案.pdf",
@@ -334,9 +336,16 @@ def test_archive_zip_holds_every_sheet_the_report_the_workbook_and_the_archive(r
         assert len(sheets) == len(results.subjects)
         assert all("/" not in name and '"' not in name for name in names)
         assert sorted(set(names) - set(sheets)) == sorted(
-            [REPORT_NAME, WORKBOOK_NAME, ARCHIVE_JSON_NAME]
+            [
+                REPORT_NAME,
+                WORKBOOK_NAME,
+                ARCHIVE_JSON_NAME,
+                PUBLIC_KEY_NAME,
+                MANIFEST_NAME,
+                MANIFEST_SIGNATURE_NAME,
+            ]
         )
-        assert bundle.read(ARCHIVE_JSON_NAME) == archive
+        assert json.loads(bundle.read(ARCHIVE_JSON_NAME))["seal"] == results.seal
         for number, name in enumerate(sheets):
             data = bundle.read(name)
             assert len(PdfReader(io.BytesIO(data)).pages) == 1
@@ -366,14 +375,18 @@ def test_charts_are_self_contained_svg(results):
 
 
 def test_the_archive_json_merges_hidden_groups_and_still_verifies(results):
+    from survey.exports import build_export
     from survey.services.archive import verify_upload
-    from survey.services.exports import build_export
+    from survey.services.results import compute_results
+    from survey.services.signoff import sign_off
 
-    data = build_export(results, "json")
+    sign_off(results.session, None, waive_parts=True, signer="考核组")
+    data = build_export(compute_results(results.session), "json")
     text = data.decode()
     # The hidden groups' names appear nowhere: not on their ballots, not in the facts.
     assert GROUP_C not in text and GROUP_D not in text
     archive = json.loads(text)
+    assert archive["figures"]["groups_hidden"] == [MERGED_GROUP]
     groups = [ballot["group"] for ballot in archive["sealed"]["ballots"]]
     assert groups.count(MERGED_GROUP) == 3 and groups.count(GROUP_A) == 12
     assert {g["name"]: g["expected"] for g in archive["sealed"]["session"]["groups"]} == {
@@ -382,6 +395,6 @@ def test_the_archive_json_merges_hidden_groups_and_still_verifies(results):
         MERGED_GROUP: 5,
     }
     assert archive["seal"] == results.seal
-    ok, message = verify_upload(data)
-    assert ok, message
-    assert "结果一致" in message
+    verdict = verify_upload(data)
+    assert verdict.ok, verdict.text
+    assert verdict.text.startswith("通过")

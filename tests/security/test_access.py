@@ -42,7 +42,7 @@ def string_values(name: str) -> list[str]:
     """Plausible values for a string part of a URL, so the access check is what answers."""
     if name == "kind":
         try:
-            from survey.services.exports import EXPORT_KINDS
+            from survey.exports import EXPORT_KINDS
         except ImportError:
             return ["x"]
         return list(EXPORT_KINDS)

@@ -57,9 +57,13 @@ def test_tally_and_scores_follow_the_rules(closed, make_user):
     results = compute_results(db.session.get(type(closed), closed.id))
     # 责任制落实 is capped at its maximum of 15: 12 + 14 + 28 + 18 + 15 = 87 → 8.7
     assert results.team_total.total == 87
-    team, chief, member = results.subjects[:3]
+    team, chief, county_head, member = results.subjects[:4]
     assert team.final == Fraction(87, 10)
     assert chief.final == Fraction(1, 2) * 2 + Fraction(1, 2) * Fraction(87, 10)
+    # The 县长 is the second 主要负责人: 50/50 like the 书记 (9.35), not 70/30 (9.61).
+    assert county_head.spec.role.label == "主要负责人"
+    assert county_head.final == Fraction(1, 2) * 10 + Fraction(1, 2) * Fraction(87, 10)
+    assert county_head.final == Fraction("9.35")
     assert member.final == Fraction(7, 10) * 10 + Fraction(3, 10) * Fraction(87, 10)
 
 

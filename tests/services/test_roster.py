@@ -124,7 +124,7 @@ def test_errors_are_listed_row_by_row_and_nothing_is_imported(app, draft, filena
         ("r.csv", csv_bytes([["姓名", "类别"]]), "名单中没有测评对象"),
         ("r.xls", b"\xd0\xcf\x11\xe0", "另存为 .xlsx"),
         ("r.pdf", b"%PDF-1.4", "只支持 .xlsx 或 .csv"),
-        ("r.xlsx", b"PK\x03\x04 not really a zip", "无法读取该 XLSX 文件"),
+        ("r.xlsx", b"PK\x03\x04 not really a zip", "无法读取 XLSX 文件"),
         ("r.csv", "姓名,类别\n张明,班子成员\n".encode("utf-16"), "编码"),
         ("r.csv", csv_bytes([["姓名", "姓名", "类别"]]), "“姓名”列重复"),
     ],
@@ -184,3 +184,35 @@ def test_import_from_the_page_shows_every_error(app, client, logged_in):
     assert names(session) == EXPECTED
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "已从名单导入4个测评对象" in html
+
+
+def test_a_formula_without_a_saved_value_is_not_called_empty(app, draft):
+    session, owner = draft
+    rows = [["姓名", "职务", "类别"], ["=CONCAT(\"张\",\"明\")", "县委书记", "主要负责人"]]
+    with pytest.raises(RosterError) as refused:
+        roster.import_roster(session, "r.xlsx", xlsx(rows), replace=False, actor=owner)
+    assert refused.value.errors == [
+        '第2行第1列是公式 =CONCAT("张","明")，但文件中没有保存计算结果，'
+        "请在 Excel 中打开、重新计算并保存，或直接填写内容"
+    ]
+
+
+def test_any_number_of_principals_and_the_words_survey_score_accepts(app, draft):
+    session, owner = draft
+    rows = [
+        ["姓名", "职务", "类别"],
+        ["县委领导班子", "", "领导班子"],
+        ["张明", "县委书记", "主要负责人"],
+        ["李华", "县长", "主要负责人"],
+        ["王芳", "纪委书记", "其他班子成员"],
+    ]
+    assert roster.import_roster(session, "r.csv", csv_bytes(rows), replace=False, actor=owner) == 4
+    more = [["姓名", "类别"], ["孙伟", "主要负责人"]]
+    roster.import_roster(session, "m.csv", csv_bytes(more), replace=False, actor=owner)
+    assert [kind for _, _, kind in names(session)] == [
+        SubjectRole.TEAM,
+        SubjectRole.PRINCIPAL,
+        SubjectRole.PRINCIPAL,
+        SubjectRole.MEMBER,
+        SubjectRole.PRINCIPAL,
+    ]

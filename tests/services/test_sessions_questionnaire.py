@@ -13,12 +13,14 @@ from survey.services import sessions as sessions_service
 from survey.services.sessions import QuestionnaireWording, SessionInput
 
 
-def test_three_questionnaires_are_shipped():
+def test_the_questionnaires_are_shipped():
     forms = shipped()
     assert {key: q.title for key, q in forms.items()} == {
         "dangfeng-zerenzhi": "党风廉政建设责任制民主测评表",
         "shuze-shulian": "述责述廉民主测评表",
         "lianjie-fengxian": "廉洁风险防范管理工作民主测评问卷",
+        "chengzhi": "领导干部民主测评表（称职以上率）",
+        "manyi": "满意度测评表",
     }
 
 

@@ -178,19 +178,20 @@ def test_a_closed_session_accepts_nothing(app, client, make_user):
     assert "测评已结束" in response.get_data(as_text=True)
 
 
-def test_opening_needs_subjects_groups_and_a_team_when_the_form_rates_one(app, make_user):
+def test_opening_needs_subjects_and_groups_but_no_team(app, make_user):
+    """A session of members only (述责述廉 of a group of cadres) opens; no team is needed."""
     owner = make_user()
     session = sessions_service.create_session(owner, SessionInput(title="空测评"))
     problems = " ".join(sessions_service.opening_problems(session))
     assert "请先添加测评对象" in problems
     assert "请先添加参评人员类别" in problems
     roster.add_subject(session, SubjectInput("张明", "书记", SubjectRole.PRINCIPAL), owner)
+    roster.add_subject(session, SubjectInput("李华", "县长", SubjectRole.PRINCIPAL), owner)
+    roster.add_subject(session, SubjectInput("王芳", "副县长", SubjectRole.MEMBER), owner)
     sessions_service.add_group(session, GroupInput("委员", 5), owner)
-    with pytest.raises(ServiceError, match="请添加一个类别为“领导班子”的测评对象"):
-        sessions_service.open_session(session, owner)
-    db.session.rollback()
-    db.session.expire_all()
-    assert session.state == SessionState.DRAFT
+    assert sessions_service.opening_problems(session) == []
+    sessions_service.open_session(session, owner)
+    assert session.state == SessionState.OPEN
 
 
 def test_shuze_shulian_rates_members_only(app, make_user):
@@ -205,21 +206,22 @@ def test_shuze_shulian_rates_members_only(app, make_user):
     assert session.state == SessionState.OPEN
 
 
-def test_one_team_and_at_most_one_principal(app, make_user):
+def test_one_team_and_any_number_of_principals(app, make_user):
     owner = make_user()
     session = ready_session(owner)
     with pytest.raises(ServiceError, match="已有领导班子“县委领导班子”"):
         roster.add_subject(session, SubjectInput("另一个班子", "", SubjectRole.TEAM), owner)
     db.session.rollback()
-    with pytest.raises(ServiceError, match="最多只能有一位主要负责人"):
-        roster.update_subject(
-            session.subjects[2], SubjectInput("李华", "", SubjectRole.PRINCIPAL), owner
-        )
-    db.session.rollback()
-    # Changing the principal itself to principal again is fine.
+    # The 县长 becomes a second 主要负责人 beside the 书记, and a third may be added.
     roster.update_subject(
-        session.subjects[1], SubjectInput("张明", "县委书记（兼）", SubjectRole.PRINCIPAL), owner
+        session.subjects[2], SubjectInput("李华", "县长", SubjectRole.PRINCIPAL), owner
     )
+    roster.add_subject(session, SubjectInput("孙伟", "区长", SubjectRole.PRINCIPAL), owner)
+    kinds = [s.kind for s in session.subjects]
+    assert kinds.count(SubjectRole.PRINCIPAL) == 3
+    assert sessions_service.opening_problems(session) == []
+    sessions_service.open_session(session, owner)
+    assert session.state == SessionState.OPEN
 
 
 def test_subjects_move_up_and_down(app, make_user):

@@ -408,16 +408,25 @@ def test_reports_upload_as_text_or_pdf_and_are_served_while_open(app, client, lo
     assert zhang.report_text.startswith("一、履行主体责任情况") and li.report_pdf == pdf
 
     # Not public before the session opens.
-    assert client.get(f"/v/report/{zhang.id}").status_code == 404
+    from survey.security import report_token
+
+    def report_url(subject):
+        key = app.config["BALLOT_CODE_KEY"]
+        return f"/v/report/{subject.id}/{report_token(key, session.id, subject.id)}"
+
+    assert client.get(report_url(zhang)).status_code == 404
     url = f"/sessions/{session.id}/open"
     follow(client, client.post(url, data={"csrf_token": token(client, url), "confirm": "y"}))
     client.post("/logout", data={"csrf_token": token(client, "/sessions")})
-    text = client.get(f"/v/report/{zhang.id}")
+    # Only behind the keyed address a ballot page shows: counting subject ids finds nothing.
+    assert client.get(f"/v/report/{zhang.id}").status_code == 404
+    assert client.get(f"/v/report/{zhang.id}/{'0' * 32}").status_code == 404
+    text = client.get(report_url(zhang))
     assert text.status_code == 200
     assert text.headers["Cache-Control"] == "no-store"
     body = text.get_data(as_text=True)
     assert "一、履行主体责任情况" in body and "<script>alert(1)</script>" not in body
-    served = client.get(f"/v/report/{li.id}")
+    served = client.get(report_url(li))
     assert served.status_code == 200
     assert served.headers["Content-Type"] == "application/pdf"
     assert served.headers["Content-Disposition"].startswith("inline")
@@ -432,3 +441,31 @@ def test_the_session_list_links_to_each_session(app, client, logged_in):
     assert f'href="/sessions/{session.id}"' in html and "新建测评" in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BallotCode)) == 0
     assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["create_session"]
+
+
+def test_the_pages_take_two_principals_and_a_session_of_members_only(app, client, logged_in):
+    logged_in()
+    session = create(client)
+    url = f"/sessions/{session.id}/subjects"
+    for name, post in (("张明", "县委书记"), ("李华", "县长")):
+        response = client.post(
+            url,
+            data={
+                "csrf_token": token(client, url),
+                "name": name,
+                "post": post,
+                "kind": "principal",
+            },
+        )
+        assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "“主要负责人”人数不限" in page and "最多一位" not in page
+    # No team at all: the session still opens once it has a group.
+    url = f"/sessions/{session.id}/groups"
+    client.post(
+        url,
+        data={"csrf_token": token(client, url), "name": "委员", "expected_count": "5"},
+    )
+    db.session.expire_all()
+    assert [s.kind for s in session.subjects] == [SubjectRole.PRINCIPAL, SubjectRole.PRINCIPAL]
+    assert sessions_service.opening_problems(session) == []

@@ -47,7 +47,40 @@ def test_results_are_refused_while_open(client, open_session):
     assert "测评结束后才能查看" in response.get_data(as_text=True)
 
 
+def sign_off(client, session_id: int, **form) -> str:
+    """Sign off as the logged-in user through the results page's form; return the page."""
+    page = client.get(f"/sessions/{session_id}/results").get_data(as_text=True)
+    assert "考核组签发结果" in page
+    token = csrf_token_from(page)
+    response = client.post(
+        f"/sessions/{session_id}/results/sign-off", data={"csrf_token": token, **form}
+    )
+    assert response.status_code == 302
+    return client.get(f"/sessions/{session_id}/results").get_data(as_text=True)
+
+
+def test_sign_off_needs_team_parts_or_waiver_then_locks_them(client, closed):
+    page = sign_off(client, closed.id)
+    assert "请先录入领导班子其他考核部分得分" in page
+    db.session.refresh(closed)
+    assert closed.result_seal is None
+    page = sign_off(client, closed.id, waive_parts="1")
+    db.session.refresh(closed)
+    assert closed.result_seal and closed.result_seal in page
+    assert closed.team_parts_waived and closed.signed_off_at is not None
+    assert "考核组签发结果" not in page  # signed once, never again
+    token = csrf_token_from(page)
+    again = client.post(f"/sessions/{closed.id}/results/sign-off", data={"csrf_token": token})
+    assert again.status_code == 302
+    db.session.refresh(closed)
+    from survey.models import AuditEntry
+
+    actions = [e.action for e in db.session.query(AuditEntry).filter_by(session_id=closed.id)]
+    assert actions.count("sign_off") == 1
+
+
 def test_json_export_verifies_and_detects_tampering(app, client, closed, runner, tmp_path):
+    sign_off(client, closed.id, waive_parts="1")
     response = client.get(f"/sessions/{closed.id}/results/download/json")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
@@ -71,13 +104,14 @@ def test_json_export_verifies_and_detects_tampering(app, client, closed, runner,
     good.write_bytes(response.get_data())
     result = runner.invoke(args=["verify", str(good)])
     assert result.exit_code == 0, result.output
-    assert "校验通过" in result.output and "结果一致" in result.output
+    assert result.output.splitlines()[0] == "通过" and "全部数字与归档一致" in result.output
 
     archive["sealed"]["ballots"][0]["ratings"][0][2] = "poor"
     bad = tmp_path / "tampered.json"
     bad.write_text(json.dumps(archive, ensure_ascii=False))
     result = runner.invoke(args=["verify", str(bad)])
-    assert result.exit_code == 1 and "校验失败" in result.output
+    assert result.exit_code == 1 and result.output.startswith("未通过")
+    assert "结束封存码不符" in result.output
 
     forged = json.loads(good.read_text())
     forged["results"][0]["points"] = "20"
@@ -87,6 +121,7 @@ def test_json_export_verifies_and_detects_tampering(app, client, closed, runner,
 
 
 def test_verify_upload_page(client, closed):
+    sign_off(client, closed.id, waive_parts="1")
     archive = client.get(f"/sessions/{closed.id}/results/download/json").get_data()
     token = csrf_token_from(client.get("/verify").get_data(as_text=True))
     ok = client.post(
@@ -94,13 +129,14 @@ def test_verify_upload_page(client, closed):
         data={"csrf_token": token, "archive": (io.BytesIO(archive), "archive.json")},
         content_type="multipart/form-data",
     )
-    assert ok.status_code == 200 and "校验通过" in ok.get_data(as_text=True)
+    assert ok.status_code == 200 and "校验结论：通过" in ok.get_data(as_text=True)
     junk = client.post(
         "/verify",
         data={"csrf_token": token, "archive": (io.BytesIO(b"\xff\xfe junk"), "x.json")},
         content_type="multipart/form-data",
     )
-    assert junk.status_code == 422 and "无法读取" in junk.get_data(as_text=True)
+    assert junk.status_code == 422 and "文件不是测评归档" in junk.get_data(as_text=True)
+    assert "校验结论：未通过" in junk.get_data(as_text=True)
 
 
 def test_export_command_writes_json_with_score_keys(runner, closed, tmp_path):

@@ -28,6 +28,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
+from survey.inputs import strict_int
 from survey.models import EvalSession, GrantLevel, MeetingType, SessionState, SubjectRole
 from survey.reports.cards import CardGroup, render_cards
 from survey.services import NotFound, ServiceError, closing, roster
@@ -35,6 +36,8 @@ from survey.services import codes as code_service
 from survey.services import grants as grant_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
+from survey.services.weights import set_group_weights
+from survey.sheets import decode_text
 from survey.web.downloads import send_download
 from survey.web.kit import (
     ORGANIZERS,
@@ -235,9 +238,10 @@ def group_input(form) -> "session_service.GroupInput":
 
 def group_named(session: EvalSession, raw: str | None):
     """Return the session's group whose id a form sent, or 404."""
-    if not (raw or "").isdigit():
+    group_id = strict_int(raw)
+    if group_id is None:
         raise NotFound("参评人员类别不存在。")
-    return session_service.get_group(session, int(raw))
+    return session_service.get_group(session, group_id)
 
 
 # ---- session list and setup ---------------------------------------------------------------
@@ -275,7 +279,7 @@ def new_session():
     )
 
 
-@bp.get("/sessions/<int:session_id>")
+@bp.get("/sessions/<id:session_id>")
 @require_role(*STAFF)
 def session_detail(session_id: int):
     return session_page(get_for(current_user, session_id, organize=False))
@@ -302,7 +306,7 @@ def session_page(session: EvalSession, grant_form=None):
     )
 
 
-@bp.post("/sessions/<int:session_id>/grants")
+@bp.post("/sessions/<id:session_id>/grants")
 @require_role(*ORGANIZERS)
 def grant(session_id: int):
     session = get_for(current_user, session_id, organize=False)
@@ -320,7 +324,7 @@ def grant(session_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/grants/<int:user_id>/delete")
+@bp.post("/sessions/<id:session_id>/grants/<id:user_id>/delete")
 @require_role(*ORGANIZERS)
 def revoke(session_id: int, user_id: int):
     session = get_for(current_user, session_id, organize=False)
@@ -333,7 +337,7 @@ def revoke(session_id: int, user_id: int):
     )
 
 
-@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/edit", methods=["GET", "POST"])
 @organizing
 def edit_session(session: EvalSession):
     form = SessionForm(obj=session)
@@ -352,7 +356,7 @@ def edit_session(session: EvalSession):
     )
 
 
-@bp.route("/sessions/<int:session_id>/copy", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/copy", methods=["GET", "POST"])
 @organizing
 def copy_session(session: EvalSession):
     form = CopyForm(data={"title": session.title})
@@ -386,7 +390,7 @@ def subjects_page(session: EvalSession, form=None, roster_form=None, roster_erro
     )
 
 
-@bp.route("/sessions/<int:session_id>/subjects", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/subjects", methods=["GET", "POST"])
 @organizing
 def subjects(session: EvalSession):
     form = SubjectForm()
@@ -403,7 +407,7 @@ def subjects(session: EvalSession):
     )
 
 
-@bp.post("/sessions/<int:session_id>/subjects/import")
+@bp.post("/sessions/<id:session_id>/subjects/import")
 @organizing
 def import_roster(session: EvalSession):
     form = RosterForm()
@@ -432,7 +436,7 @@ def import_roster(session: EvalSession):
     return redirect(url_for("organize.subjects", session_id=session.id))
 
 
-@bp.route("/sessions/<int:session_id>/subjects/<int:subject_id>/edit", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/subjects/<id:subject_id>/edit", methods=["GET", "POST"])
 @organizing
 def edit_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -454,7 +458,7 @@ def edit_subject(session: EvalSession, subject_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/delete")
+@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/delete")
 @organizing
 def delete_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -467,7 +471,7 @@ def delete_subject(session: EvalSession, subject_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/move")
+@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/move")
 @organizing
 def move_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -481,7 +485,7 @@ def move_subject(session: EvalSession, subject_id: int):
     )
 
 
-@bp.route("/sessions/<int:session_id>/subjects/<int:subject_id>/report", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/subjects/<id:subject_id>/report", methods=["GET", "POST"])
 @organizing
 def subject_report(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -507,7 +511,7 @@ def subject_report(session: EvalSession, subject_id: int):
             if upload.filename.lower().endswith(".pdf") or data.startswith(b"%PDF-"):
                 roster.set_report(subject, pdf=data, actor=current_user)
             else:
-                text = roster.decode_text(data)
+                text = decode_text(data)
                 roster.set_report(subject, text=text, actor=current_user)
         else:
             roster.set_report(subject, text=form.text.data, actor=current_user)
@@ -517,7 +521,7 @@ def subject_report(session: EvalSession, subject_id: int):
     return redirect(url_for("organize.subjects", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/report/delete")
+@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/report/delete")
 @organizing
 def delete_report(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -545,7 +549,7 @@ def groups_page(session: EvalSession, form=None):
     )
 
 
-@bp.route("/sessions/<int:session_id>/groups", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/groups", methods=["GET", "POST"])
 @organizing
 def groups(session: EvalSession):
     form = GroupForm()
@@ -564,7 +568,7 @@ def groups(session: EvalSession):
     )
 
 
-@bp.route("/sessions/<int:session_id>/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/groups/<id:group_id>/edit", methods=["GET", "POST"])
 @organizing
 def edit_group(session: EvalSession, group_id: int):
     group = session_service.get_group(session, group_id)
@@ -582,7 +586,20 @@ def edit_group(session: EvalSession, group_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/groups/<int:group_id>/delete")
+@bp.post("/sessions/<id:session_id>/groups/weights")
+@organizing
+def group_weights(session: EvalSession):
+    raw = {g.id: request.form.get(f"weight-{g.id}", "") for g in session.groups}
+    return perform(
+        ActionForm(),
+        lambda: groups_page(session),
+        lambda: set_group_weights(session, raw, current_user),
+        "已保存参评人员类别权重。",
+        url_for("organize.groups", session_id=session.id),
+    )
+
+
+@bp.post("/sessions/<id:session_id>/groups/<id:group_id>/delete")
 @organizing
 def delete_group(session: EvalSession, group_id: int):
     group = session_service.get_group(session, group_id)
@@ -613,7 +630,7 @@ def questionnaire_page(session: EvalSession, form=None):
     )
 
 
-@bp.route("/sessions/<int:session_id>/questionnaire", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/questionnaire", methods=["GET", "POST"])
 @organizing
 def questionnaire(session: EvalSession):
     current = session_service.questionnaire_of(session)
@@ -643,7 +660,7 @@ def questionnaire(session: EvalSession):
     return redirect(url_for("organize.questionnaire", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/questionnaire/template")
+@bp.post("/sessions/<id:session_id>/questionnaire/template")
 @organizing
 def use_questionnaire(session: EvalSession):
     form = TemplateForm()
@@ -678,13 +695,13 @@ def codes_page(session: EvalSession, void_form=None):
     )
 
 
-@bp.get("/sessions/<int:session_id>/codes")
+@bp.get("/sessions/<id:session_id>/codes")
 @organizing
 def codes(session: EvalSession):
     return codes_page(session)
 
 
-@bp.post("/sessions/<int:session_id>/codes/issue")
+@bp.post("/sessions/<id:session_id>/codes/issue")
 @organizing
 def issue_codes(session: EvalSession):
     form = IssueForm()
@@ -699,7 +716,7 @@ def issue_codes(session: EvalSession):
     return redirect(url_for("organize.codes", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/codes/void")
+@bp.post("/sessions/<id:session_id>/codes/void")
 @organizing
 def void_codes(session: EvalSession):
     form = VoidForm()
@@ -717,7 +734,7 @@ def void_codes(session: EvalSession):
     return redirect(url_for("organize.codes", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/codes/cards")
+@bp.post("/sessions/<id:session_id>/codes/cards")
 @organizing
 def download_cards(session: EvalSession):
     form = CardsForm()
@@ -746,7 +763,7 @@ def download_cards(session: EvalSession):
 # ---- open and close -----------------------------------------------------------------------
 
 
-@bp.route("/sessions/<int:session_id>/open", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/open", methods=["GET", "POST"])
 @organizing
 def open_session(session: EvalSession):
     form = ConfirmForm()
@@ -773,7 +790,7 @@ def open_session(session: EvalSession):
     return redirect(url_for("organize.session_detail", session_id=session.id))
 
 
-@bp.route("/sessions/<int:session_id>/close", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/close", methods=["GET", "POST"])
 @organizing
 def close_session(session: EvalSession):
     form = ConfirmForm()
@@ -797,7 +814,7 @@ def close_session(session: EvalSession):
     return _finish_close(session)
 
 
-@bp.post("/sessions/<int:session_id>/close/resume")
+@bp.post("/sessions/<id:session_id>/close/resume")
 @organizing
 def resume_close(session: EvalSession):
     if not ActionForm().validate():
@@ -825,7 +842,7 @@ def _finish_close(session: EvalSession):
 # ---- audit log ----------------------------------------------------------------------------
 
 
-@bp.get("/sessions/<int:session_id>/audit")
+@bp.get("/sessions/<id:session_id>/audit")
 @organizing
 def audit(session: EvalSession):
     return render_template(

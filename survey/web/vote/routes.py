@@ -1,5 +1,6 @@
 """The attendee's pages: code entry, the ballot, the receipt. No login, no cookie needed."""
 
+import hmac
 import secrets
 from urllib.parse import urlsplit
 
@@ -13,10 +14,11 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import escape
 
-from survey.extensions import csrf, db
+from survey.extensions import csrf, db, write_intent
 from survey.models import EvalSession, SessionState, Subject
-from survey.security import canonical_code, display_code
+from survey.security import canonical_code, display_code, report_token
 from survey.services import ratelimit
 from survey.services.ballots import (
     BallotInvalid,
@@ -24,23 +26,14 @@ from survey.services.ballots import (
     CodeRefused,
     ballot_rows,
     cast,
-    code_for_submission,
-    find_code,
     parse_submission,
 )
+from survey.services.voting import CodeLookup, Throttled, form_for, look_up, may_vote, remember
+from survey.web.compression import SplicedPage
 
 bp = Blueprint("vote", __name__, url_prefix="/v")
 
 MAX_BALLOT_BYTES = 256 * 1024
-# The requests that look a code up, and so could be used to guess one.
-CODE_LOOKUPS = frozenset(
-    {
-        ("vote.enter_code", "POST"),
-        ("vote.ballot", "GET"),
-        ("vote.ballot", "HEAD"),
-        ("vote.submit", "POST"),
-    }
-)
 
 
 @bp.after_request
@@ -51,13 +44,15 @@ def private_page(response):
     return response
 
 
-@bp.before_request
-def refuse_guessing():
-    """Answer 429 to a client network that has failed too many codes lately."""
-    if (request.endpoint, request.method) in CODE_LOOKUPS and ratelimit.is_throttled():
-        html = render_template("vote/too_many.html")
-        return html, 429, {"Retry-After": str(ratelimit.RETRY_AFTER_SECONDS)}
-    return None
+@bp.errorhandler(Throttled)
+def refuse_guessing(_error):
+    """Answer 429 to a client network that has failed too many codes lately.
+
+    Every request that looks a code up (the entry form, the ballot link, the submit) asks
+    within that same lookup (services/voting.py), whatever the code turns out to be.
+    """
+    html = render_template("vote/too_many.html")
+    return html, 429, {"Retry-After": str(ratelimit.RETRY_AFTER_SECONDS)}
 
 
 @bp.errorhandler(CodeRefused)
@@ -84,11 +79,22 @@ def ballot(code: str):
     return show_ballot(code[:64])
 
 
-@bp.get("/report/<int:subject_id>")
-def report(subject_id: int):
-    """Show a subject's written 述责述廉 report to attendees while the session is open."""
+@bp.app_template_global()
+def report_token_for(subject: Subject) -> str:
+    return report_token(current_app.config["BALLOT_CODE_KEY"], subject.session_id, subject.id)
+
+
+@bp.get("/report/<id:subject_id>/<token>")
+def report(subject_id: int, token: str):
+    """Show a subject's written 述责述廉 report to code holders while the session is open.
+
+    The address carries a keyed token that only ballot pages show, so a report is read by
+    those who hold a code of that session, not by anyone counting subject ids.
+    """
     subject = db.session.get(Subject, subject_id)
     if subject is None or subject.session.state != SessionState.OPEN:
+        abort(404)
+    if not hmac.compare_digest(token.encode(), report_token_for(subject).encode()):
         abort(404)
     if subject.report_pdf:
         response = make_response(subject.report_pdf)
@@ -118,28 +124,57 @@ def submit():
     if not typed or not token or len(token) > 64:
         message = "提交的测评表不完整，请重新扫码填写。"
         return render_template("vote/problem.html", title="提交不完整", message=message), 400
-    code_row = code_for_submission(typed, token)
-    if code_row is None:  # this very submission was already stored
-        return redirect(url_for("vote.done"), code=303)
-    session = db.session.get(EvalSession, code_row.session_id)
+    # Read without SQLite's write lock; only cast() below writes, in a short transaction.
+    reading = write_intent.set(False)
     try:
-        submission = parse_submission(session, form)
-    except BallotInvalid as error:
-        return render_ballot(session, typed, chosen=form, error=str(error), status=400)
-    missing = submission.unanswered
-    if missing and not confirmed:
-        return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
-    cast(code_row, token, submission)
+        found = look_up(typed)
+        if found.is_repeat(token):  # this very submission was already stored
+            return redirect(url_for("vote.done"), code=303)
+        may_vote(found)
+        try:
+            submission = parse_submission(form_for(found), form)
+        except BallotInvalid as error:
+            session = db.session.get(EvalSession, found.session_id)
+            return render_ballot(session, typed, chosen=form, error=str(error), status=400)
+        missing = submission.unanswered
+        if missing and not confirmed:
+            session = db.session.get(EvalSession, found.session_id)
+            return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.rollback()  # end the read: the write begins with BEGIN IMMEDIATE
+    finally:
+        write_intent.reset(reading)
+    cast(found, token, submission)
     return redirect(url_for("vote.done"), code=303)
 
 
 def show_ballot(typed: str):
-    code_row = find_code(typed)
-    session = db.session.get(EvalSession, code_row.session_id)
-    return render_ballot(session, typed)
+    found = may_vote(look_up(typed))
+    code = display_code(canonical_code(typed))
+    return ballot_page(found).response([escape(code), escape(secrets.token_urlsafe(24))])
 
 
-def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=200):
+CODE_HOLE, TOKEN_HOLE = "@@code@@", "@@token@@"
+_pages: dict[tuple, SplicedPage] = {}
+
+
+def ballot_page(found: CodeLookup) -> SplicedPage:
+    """The session's blank ballot page, rendered and gzipped once per worker process.
+
+    Its key is read with the code on every request (services/voting.py says why it suffices).
+    """
+    page = _pages.get(found.session_key)
+    if page is None:
+        session = db.session.get(EvalSession, found.session_id)
+        html, _ = render_ballot(session, CODE_HOLE, token=TOKEN_HOLE)
+        before_code, rest = html.split(f'value="{CODE_HOLE}"')
+        before_token, after_token = rest.split(f'value="{TOKEN_HOLE}"')
+        page = SplicedPage([f'{before_code}value="', f'"{before_token}value="', f'"{after_token}'])
+        remember(_pages, found.session_key, page)
+    return page
+
+
+def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=200, token=None):
     questionnaire = session.frozen_questionnaire()
     rows = ballot_rows(session, questionnaire)
     html = render_template(
@@ -147,8 +182,8 @@ def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=
         session=session,
         questionnaire=questionnaire,
         rows=rows,
-        code=display_code(canonical_code(typed)),
-        token=secrets.token_urlsafe(24),
+        code=typed if typed == CODE_HOLE else display_code(canonical_code(typed)),
+        token=token or secrets.token_urlsafe(24),
         chosen=chosen or {},
         error=error,
         unanswered=unanswered,
