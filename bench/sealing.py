@@ -1,6 +1,7 @@
 """What sealing costs: CPU per ballot at submit, and the close of 10,000 sealed ballots.
 
     /work/venv/bin/python bench/sealing.py [--subjects 30] [--ballots 10000] [--seals 5000]
+        [--database-url postgresql://…/empty_db]
 
 Sealing is timed on a ballot of `--subjects` subjects with a comment (CPU time, per ballot);
 then a throwaway SQLite session of `--ballots` sealed ballots is closed with close_session:
@@ -63,8 +64,9 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=30)
     parser.add_argument("--ballots", type=int, default=10_000)
     parser.add_argument("--seals", type=int, default=5_000)
+    parser.add_argument("--database-url", help="an empty throwaway database (default: SQLite)")
     args = parser.parse_args()
-    with bench_app():
+    with bench_app(args.database_url):
         per_ballot(args.subjects, args.seals)
         clock = StepClock()
         clock.wrap(closing, "_open_seals", "open, check, shuffle, insert")
@@ -73,7 +75,8 @@ def main() -> None:
         closing.scrub_storage = anonymity.scrub_storage  # closing imported the name
         cpu = time.process_time()
         session, seconds = build_closed_session(args.subjects, args.ballots)
-        print(f"session: {args.subjects} subjects, {args.ballots} sealed ballots (SQLite)")
+        engine = "PostgreSQL" if args.database_url else "SQLite"
+        print(f"session: {args.subjects} subjects, {args.ballots} sealed ballots ({engine})")
         print(f"  sealing them              {SEAL_CPU[-1]:7.2f} s CPU")
         print(f"  close_session             {seconds:7.2f} s wall")
         for label, (wall, step_cpu) in clock.times.items():

@@ -51,13 +51,16 @@ CHUNK_BALLOTS = 2_000
 
 
 @contextlib.contextmanager
-def bench_app() -> Iterator[None]:
-    """Yield inside the app context of a fresh, migrated SQLite instance in a temporary folder."""
+def bench_app(database_url: str | None = None) -> Iterator[None]:
+    """Yield inside the app context of a fresh, migrated instance in a temporary folder.
+
+    SQLite in that folder, or the (empty, throwaway) database `database_url` names.
+    """
     with tempfile.TemporaryDirectory(prefix="survey-bench-") as folder:
         os.environ["SURVEY_INSTANCE_PATH"] = folder
         app = create_app(
             {
-                "DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.sqlite'}",
+                "DATABASE_URL": database_url or f"sqlite:///{Path(folder) / 'bench.sqlite'}",
                 "SECRET_KEY": "bench",
                 "BALLOT_CODE_KEY": "bench",
                 "PUBLIC_BASE_URL": "http://bench.example.test",

@@ -118,7 +118,11 @@ def world(app, make_user):
 
     opened = db.session.get(EvalSession, open_demo.session_id)
     entry = PaperEntry(
-        session_id=opened.id, code_hash="0" * 64, clerk_id=opened.owner_id, answers="{}"
+        session_id=opened.id,
+        code_hash="0" * 64,
+        clerk_id=opened.owner_id,
+        answers="{}",
+        digest="0" * 64,
     )
     db.session.add(entry)
     outsider = make_user(role=Role.ORGANIZER)
