@@ -7,9 +7,10 @@ rule set's hash, the seal and how to verify it against the archive.json filed al
 import io
 import re
 import zipfile
-from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
+from survey.clock import in_beijing
+from survey.domain.roles import SubjectRole
 from survey.reports.figures import (
     VERIFY_HINT,
     average_text,
@@ -39,7 +40,6 @@ ARCHIVE_JSON_NAME = "archive.json"
 COMMENT_KEEP = 16.0
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 # China has no daylight saving time, so a fixed offset is exact.
-_BEIJING = timezone(timedelta(hours=8))
 
 
 def subject_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
@@ -135,6 +135,24 @@ def feedback_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
     )
     if not comments:
         pdf.paragraph("本次测评没有针对您的意见建议。")
+    _comment_boxes(pdf, comments)
+    # The ballots' 总体意见建议 speak to the whole team: its feedback carries them too.
+    if subject.spec.role == SubjectRole.TEAM:
+        overall = sorted(results.overall_comments)
+        pdf.heading(f"总体意见建议（共 {len(overall)} 条）")
+        if not overall:
+            pdf.paragraph("本次测评没有总体意见建议。")
+        _comment_boxes(pdf, overall)
+    pdf.signatures(
+        [
+            f"组织部门（盖章）：{SIGN_LINE}    纪委（盖章）：{SIGN_LINE}",
+            f"反馈对象签收：{SIGN_LINE}    日期：{SIGN_LINE}",
+        ]
+    )
+    return pdf.finish()
+
+
+def _comment_boxes(pdf, comments: list[str]) -> None:
     for number, comment in enumerate(comments, start=1):
         if pdf.will_page_break(COMMENT_KEEP):
             pdf.add_page()  # keep the number with (the start of) its box
@@ -145,13 +163,6 @@ def feedback_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
         pdf.set_font(pdf.family, size=10)
         pdf.block(comment, 5.5, border=1)
         pdf.ln(2)
-    pdf.signatures(
-        [
-            f"组织部门（盖章）：{SIGN_LINE}    纪委（盖章）：{SIGN_LINE}",
-            f"反馈对象签收：{SIGN_LINE}    日期：{SIGN_LINE}",
-        ]
-    )
-    return pdf.finish()
 
 
 def sheet_filename(number: int, subject: SubjectResult) -> str:
@@ -188,7 +199,5 @@ def _zip_time(results: SessionResults) -> tuple[int, int, int, int, int, int]:
     closed = results.session.closed_at
     if closed is None:
         return (1980, 1, 1, 0, 0, 0)
-    if closed.tzinfo is None:
-        closed = closed.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    local = closed.astimezone(_BEIJING)
+    local = in_beijing(closed)
     return (local.year, local.month, local.day, local.hour, local.minute, local.second)

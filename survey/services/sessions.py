@@ -7,11 +7,12 @@ past them. Opening freezes the questionnaire; closing anonymises the ballots.
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
 
+from survey.clock import in_beijing
 from survey.domain import DEFAULT_RULESET_ID, shipped_rulesets
 from survey.domain.questionnaire import Questionnaire, QuestionnaireError, from_document, shipped
 from survey.extensions import db
@@ -32,13 +33,12 @@ from survey.models import (
     utcnow,
 )
 from survey.services import NotAllowed, NotFound, ServiceError
-from survey.services.anonymity import rewrite_ballots, scrub_storage
-from survey.services.audit import record
+from survey.services.anonymity import forget_askers, rewrite_ballots, scrub_storage
+from survey.services.audit import action_label, record
 from survey.services.codes import lock_session
 from survey.services.results import seal_session
 
 # China has no daylight saving time, so a fixed offset is exact.
-BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 DEFAULT_QUESTIONNAIRES = {
     MeetingType.REPORT_EVALUATE: "dangfeng-zerenzhi",
@@ -53,29 +53,6 @@ DEFAULT_RULE_SETS = {
 GROUP_COLOURS = ("#c0392b", "#2471a3", "#1e8449", "#b9770e", "#7d3c98", "#117a65", "#5d6d7e")
 COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 MAX_EXPECTED = 10000
-
-AUDIT_LABELS = {
-    "create_session": "创建测评",
-    "copy_session": "复制测评",
-    "update_session": "修改测评信息",
-    "open_session": "开始测评",
-    "close_session": "结束测评",
-    "add_group": "添加参评人员类别",
-    "update_group": "修改参评人员类别",
-    "delete_group": "删除参评人员类别",
-    "add_subject": "添加测评对象",
-    "update_subject": "修改测评对象",
-    "delete_subject": "删除测评对象",
-    "move_subject": "调整测评对象顺序",
-    "import_roster": "导入测评对象名单",
-    "upload_report": "上传述职报告",
-    "delete_report": "删除述职报告",
-    "use_questionnaire": "选用测评表",
-    "update_questionnaire": "修改测评表文字",
-    "issue_codes": "发放测评码",
-    "void_codes": "作废测评码",
-    "download_cards": "下载测评码卡片",
-}
 
 
 # ---- who may see what ---------------------------------------------------------------------
@@ -466,8 +443,6 @@ def close_session(session: EvalSession, actor: User | None) -> int:
         db.session.refresh(session)
         raise ServiceError(f"只有进行中的测评可以结束，当前状态：{session.state.label}。")
     count = rewrite_ballots(session)
-    from survey.services.inquiries import forget_askers  # inquiries builds on this module
-
     forget_askers(session)
     seal = seal_session(session)
     record(actor, "close_session", session.id, f"收回测评表{count}张，封存码 {seal}")
@@ -529,17 +504,10 @@ def audit_log(session: EvalSession) -> list[AuditLine]:
     )
     return [
         AuditLine(
-            at=beijing_time(entry.at),
+            at=in_beijing(entry.at),
             who=(entry.user.display_name or entry.user.username) if entry.user else "命令行",
-            action=AUDIT_LABELS.get(entry.action, entry.action),
+            action=action_label(entry.action),
             detail=entry.detail,
         )
         for entry in entries
     ]
-
-
-def beijing_time(moment: datetime) -> datetime:
-    """Return a stored time in Beijing time (SQLite hands back naive UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(BEIJING)

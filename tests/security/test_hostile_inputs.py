@@ -269,7 +269,7 @@ def test_development_server_logs_keep_codes_out(app, caplog, monkeypatch):
     from werkzeug.serving import make_server
 
     enable(monkeypatch, "werkzeug")
-    from survey.redaction import RedactingRequestHandler
+    from survey.web.redaction import RedactingRequestHandler
 
     code = "ABCDE23456"
     server = make_server("127.0.0.1", 0, app, request_handler=RedactingRequestHandler)

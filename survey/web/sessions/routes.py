@@ -1,11 +1,17 @@
 """Organizer and assessor pages: sessions, subjects, groups, questionnaire, codes, open/close."""
 
 from functools import wraps
-from urllib.parse import quote
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -17,43 +23,38 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.i18n import get_translations
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
 from survey.inputs import strict_int
-from survey.models import EvalSession, MeetingType, Role, SubjectRole
+from survey.models import EvalSession, GrantLevel, MeetingType, SubjectRole
+from survey.reports.cards import CardGroup, render_cards
 from survey.services import NotFound, ServiceError, roster
 from survey.services import codes as code_service
+from survey.services import grants as grant_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
-from survey.views import refused, require_role
+from survey.web.downloads import send_download
+from survey.web.kit import (
+    ORGANIZERS,
+    STAFF,
+    Form,
+    form_page,
+    invalid,
+    perform,
+    refused,
+    require_role,
+)
 
 bp = Blueprint("organize", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
-ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
 AUTO = SelectChoice("", "按测评类型自动选择")
-
-
-class Form(FlaskForm):
-    """A form whose built-in messages (not a number, not a choice) are Chinese."""
-
-    class Meta:
-        locales = ("zh",)
-
-        def get_translations(self, form):
-            # WTForms ships the Chinese messages; Flask-WTF would want Flask-Babel for them.
-            return get_translations(self.locales)
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-# ---- forms --------------------------------------------------------------------------------
 
 
 class SessionForm(Form):
@@ -163,6 +164,19 @@ class ActionForm(Form):
     """A button that only needs its CSRF token."""
 
 
+class GrantForm(Form):
+    username = StringField(
+        "账号的用户名", validators=[DataRequired("请填写要授权的用户名"), Length(max=64)]
+    )
+    level = SelectField(
+        "权限",
+        choices=[
+            SelectChoice(level.value, grant_service.LEVEL_LABELS[level]) for level in GrantLevel
+        ],
+        default=GrantLevel.ASSESS.value,
+    )
+
+
 def wording_form(questionnaire: Questionnaire) -> Form:
     """Build the form that rewords this questionnaire: one field per item."""
 
@@ -208,42 +222,6 @@ def organizing(view):
         return view(get_for(current_user, session_id, organize=True), **kwargs)
 
     return wrapper
-
-
-def invalid(form: Form, page):
-    """Show the form's first error as a message and answer 400."""
-    for errors in form.errors.values():
-        for error in errors if isinstance(errors, list) else [errors]:
-            flash(str(error), "error")
-            break
-        break
-    response = make_response(page())
-    response.status_code = 400
-    return response
-
-
-def perform(form: Form, page, action, done, target):
-    """Validate, run one service call, then flash and redirect; re-render page on refusal.
-
-    `done` and `target` are text, or functions of what the service call returned (the new
-    subject, the copied session …).
-    """
-    if not form.validate():
-        return invalid(form, page)
-    try:
-        result = action()
-    except ServiceError as error:
-        return refused(error, page)
-    if done:
-        flash(done(result) if callable(done) else done, "info")
-    return redirect(target(result) if callable(target) else target)
-
-
-def form_page(form: Form, page, action, done, target):
-    """Show the page on GET; on POST handle the form as `perform` does."""
-    if not form.is_submitted():
-        return page()
-    return perform(form, page, action, done, target)
 
 
 def subject_input(form) -> "roster.SubjectInput":
@@ -302,10 +280,17 @@ def new_session():
 @bp.get("/sessions/<id:session_id>")
 @require_role(*STAFF)
 def session_detail(session_id: int):
-    session = get_for(current_user, session_id, organize=False)
+    return session_page(get_for(current_user, session_id, organize=False))
+
+
+def session_page(session: EvalSession, grant_form=None):
     return render_template(
         "organize/session.html",
         session=session,
+        grants=grant_service.session_grants(session),
+        may_share=grant_service.may_share(current_user, session),
+        grant_form=grant_form or GrantForm(formdata=None),
+        action_form=ActionForm(formdata=None),
         may_organize=session_service.can_organize(current_user, session),
         questionnaire=session_service.questionnaire_of(session),
         counts=code_service.code_counts(session),
@@ -314,6 +299,37 @@ def session_detail(session_id: int):
         rule_set_label=dict(session_service.rule_set_choices()).get(
             f"{session.rule_set_key}:{session.rule_set_version}"
         ),
+    )
+
+
+@bp.post("/sessions/<id:session_id>/grants")
+@require_role(*ORGANIZERS)
+def grant(session_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    form = GrantForm()
+    return perform(
+        form,
+        lambda: session_page(session, grant_form=form),
+        lambda: grant_service.grant_session(
+            session, form.username.data, form.level.data, current_user
+        ),
+        lambda made: (
+            f"已授予“{form.username.data.strip()}”{grant_service.SHORT_LABELS[made.level]}权限。"
+        ),
+        url_for("organize.session_detail", session_id=session.id) + "#sharing",
+    )
+
+
+@bp.post("/sessions/<id:session_id>/grants/<id:user_id>/delete")
+@require_role(*ORGANIZERS)
+def revoke(session_id: int, user_id: int):
+    session = get_for(current_user, session_id, organize=False)
+    return perform(
+        ActionForm(),
+        lambda: session_page(session),
+        lambda: grant_service.revoke_session(session, user_id, current_user),
+        lambda user: f"已取消“{user.username if user else user_id}”对本测评的授权。",
+        url_for("organize.session_detail", session_id=session.id) + "#sharing",
     )
 
 
@@ -709,19 +725,22 @@ def download_cards(session: EvalSession):
         return invalid(form, lambda: codes_page(session))
     group = group_named(session, form.group_id.data) if form.group_id.data else None
     try:
-        pdf, _count = code_service.card_sheet_pdf(session, current_user, group)
+        batches = code_service.unused_codes_to_print(session, current_user, group)
     except ServiceError as error:
         return refused(error, lambda: codes_page(session))
-    suffix = f"-{group.name}" if group else ""
-    response = make_response(pdf)
-    response.headers["Content-Type"] = "application/pdf"
-    # The codes are secrets until used: keep the file out of every cache.
-    response.headers["Cache-Control"] = "no-store"
-    name = f"测评码卡片-{session.id}{suffix}.pdf"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"cards-{session.id}.pdf\"; filename*=UTF-8''{quote(name)}"
+    pdf = render_cards(
+        session.title,
+        [CardGroup(each.name, each.colour, codes) for each, codes in batches],
+        current_app.config["PUBLIC_BASE_URL"],
     )
-    return response
+    suffix = f"-{group.name}" if group else ""
+    # The codes are secrets until used: send_download keeps the file out of every cache.
+    return send_download(
+        pdf,
+        f"测评{session.id}-测评码卡片{suffix}.pdf",
+        f"session-{session.id}-ballot-cards" + (f"-group-{group.id}" if group else "") + ".pdf",
+        "application/pdf",
+    )
 
 
 # ---- open and close -----------------------------------------------------------------------

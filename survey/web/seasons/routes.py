@@ -2,7 +2,6 @@
 exports; and 整改 (rectification) of a closed session's feedback, with the person's record."""
 
 from datetime import date
-from io import BytesIO
 
 from flask import (
     Blueprint,
@@ -10,11 +9,11 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
 
+from survey.clock import today
 from survey.domain.checklist import get_checklist
 from survey.domain.errors import RuleSetNotFound
 from survey.inputs import strict_int
@@ -25,16 +24,14 @@ from survey.services import seasons as season_service
 from survey.services.audit import record_download
 from survey.services.exports import EXPORT_KINDS
 from survey.services.history import person_history
-from survey.services.inquiries import inquiries_about, overdue_inquiries, today
+from survey.services.inquiries import inquiries_about, overdue_inquiries
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
-from survey.views import refused, require_role
+from survey.web.downloads import send_download
+from survey.web.kit import ASSESSORS, ORGANIZERS, STAFF, perform, refused, require_role
 
 bp = Blueprint("seasons", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
-ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
-ASSESSORS = (Role.ADMIN, Role.ASSESSOR)
 
 
 def _int(raw: str | None) -> int | None:
@@ -109,12 +106,13 @@ def dashboard(season_id: int):
 def _managed(season_id: int, action):
     """Run a management action on the season, then go back to the dashboard."""
     season = _season(season_id)
-    try:
-        message = action(season)
-    except ServiceError as error:
-        return refused(error, lambda: dashboard_page(season_id))
-    flash(message, "info")
-    return redirect(url_for("seasons.dashboard", season_id=season_id))
+    return perform(
+        None,
+        lambda: dashboard_page(season_id),
+        lambda: action(season),
+        done=lambda message: message,
+        target=url_for("seasons.dashboard", season_id=season_id),
+    )
 
 
 @bp.post("/seasons/<id:season_id>/edit")
@@ -315,14 +313,12 @@ def _download(season_id: int, kind: str):
     }[kind]
     data = build(overview)
     record_download(current_user, None, f"考核年度 {season.id} {label}")
-    response = send_file(
-        BytesIO(data),
-        mimetype=mimetype,
-        as_attachment=True,
-        download_name=f"考核年度{season.id}-{season.year}-结果.{kind}",
+    return send_download(
+        data,
+        f"考核年度{season.id}-{season.year}-结果.{kind}",
+        f"season-{season.id}-{season.year}-results.{kind}",
+        mimetype,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/seasons/<id:season_id>/results.<any(xlsx, pdf):kind>")

@@ -1,13 +1,10 @@
 """Results for organizers and assessors: the page, charts, downloads, team parts, verification."""
 
-from io import BytesIO
-
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
-from survey.models import Role
 from survey.services import NotFound, ServiceError
 from survey.services.archive import verify_upload
 from survey.services.audit import record_download
@@ -15,11 +12,11 @@ from survey.services.exports import EXPORT_KINDS, build_export, export_filename
 from survey.services.history import person_history
 from survey.services.results import compute_results, require_closed, set_team_parts
 from survey.services.sessions import get_for
-from survey.views import require_role
+from survey.web.downloads import send_download
+from survey.web.kit import ASSESSORS, STAFF, require_role
 
 bp = Blueprint("results", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
 SVG = "image/svg+xml"
 
 
@@ -34,12 +31,15 @@ def closed_results(session_id: int):
     return compute_results(session)
 
 
-def send_bytes(data: bytes, name: str, mimetype: str, *, inline: bool = False):
-    response = send_file(
-        BytesIO(data), mimetype=mimetype, as_attachment=not inline, download_name=name
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# What each export is, for the ASCII file name older browsers fall back to.
+ASCII_STEMS = {"json": "archive", "xlsx": "tally", "pdf": "report", "zip": "integrity-files"}
+
+
+def ascii_name(results, what: str, suffix: str) -> str:
+    """Name a file for browsers that ignore the UTF-8 name: session-3-2026-05-20-report.pdf."""
+    session = results.session
+    day = f"-{session.meeting_date.isoformat()}" if session.meeting_date else ""
+    return f"session-{session.id}{day}-{what}{suffix}"
 
 
 @bp.get("/sessions/<id:session_id>/results")
@@ -63,8 +63,14 @@ def chart(session_id: int, name: str):
 
     results = closed_results(session_id)
     draw = charts.distribution_chart if name == "distribution" else charts.rates_chart
-    response = send_bytes(draw(results).encode(), f"{name}.svg", SVG, inline=True)
-    return response
+    label = "评价分布图" if name == "distribution" else "较好以上率图"
+    return send_download(
+        draw(results).encode(),
+        f"测评{session_id}-{label}.svg",
+        ascii_name(results, f"{name}-chart", ".svg"),
+        SVG,
+        inline=True,
+    )
 
 
 @bp.get("/sessions/<id:session_id>/results/download/<kind>")
@@ -75,7 +81,12 @@ def download(session_id: int, kind: str):
     results = closed_results(session_id)
     data = build_export(results, kind)
     record_download(current_user, session_id, EXPORT_KINDS[kind].label)
-    return send_bytes(data, export_filename(results, kind), EXPORT_KINDS[kind].mimetype)
+    return send_download(
+        data,
+        export_filename(results, kind),
+        ascii_name(results, ASCII_STEMS[kind], EXPORT_KINDS[kind].suffix),
+        EXPORT_KINDS[kind].mimetype,
+    )
 
 
 @bp.get("/sessions/<id:session_id>/results/subjects/<id:subject_id>/<any(sheet, feedback):what>")
@@ -88,14 +99,23 @@ def subject_document(session_id: int, subject_id: int, what: str):
     if not found:
         raise NotFound("测评对象不存在。")
     number, row = found[0]
-    build, label = (subject_sheet, "廉政档案") if what == "sheet" else (feedback_sheet, "书面反馈")
+    build, label, stem = (
+        (subject_sheet, "廉政档案", "integrity-file")
+        if what == "sheet"
+        else (feedback_sheet, "书面反馈", "feedback")
+    )
     data = build(results, row)
     record_download(current_user, session_id, f"{row.spec.name}的{label}")
-    return send_bytes(data, f"{number:02d}-{row.spec.name}-{label}.pdf", "application/pdf")
+    return send_download(
+        data,
+        f"测评{session_id}-{number:02d}-{row.spec.name}-{label}.pdf",
+        ascii_name(results, f"subject-{number:02d}-{stem}", ".pdf"),
+        "application/pdf",
+    )
 
 
 @bp.post("/sessions/<id:session_id>/results/team-parts")
-@require_role(Role.ADMIN, Role.ASSESSOR)
+@require_role(*ASSESSORS)
 def team_parts(session_id: int):
     session = get_for(current_user, session_id, organize=False)
     require_closed(session)
@@ -117,8 +137,9 @@ class VerifyForm(FlaskForm):
     archive = FileField("归档文件（JSON 或 ZIP）", validators=[FileRequired("请选择文件")])
 
 
+# Open without an account: an archivist checking a file years later needs no login, and the
+# check reads only the uploaded file (size-capped in verify_upload), never the database.
 @bp.route("/verify", methods=["GET", "POST"])
-@login_required
 def verify():
     form = VerifyForm()
     outcome = None
