@@ -247,6 +247,7 @@ def test_gunicorn_logs_keep_codes_out_whatever_the_request_line(app, tmp_path, o
     server = Server(app, tmp_path)
     server.env["WORKERS"] = "1"
     code = open_session.codes[0]
+    db.session.commit()  # let go of SQLite's write lock before the server runs
     try:
         server.start()
         answers = [raw_request(server.port, line) for line in crafted_lines(code)]
@@ -288,7 +289,7 @@ def test_development_server_logs_keep_codes_out(app, caplog, monkeypatch):
 
 def test_a_failing_request_logs_no_code(app, caplog, monkeypatch):
     """Flask logs the path of a request that raised: the code must not be in it."""
-    import survey.views.vote as vote_view
+    import survey.web.vote.routes as vote_view
 
     def broken(_typed):
         raise RuntimeError("boom")
