@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, ValidationError
+from wtforms import IntegerField
 
 MAX_ID = 2**53
 _ASCII_DIGITS = re.compile(r"[0-9]{1,16}", re.ASCII)
@@ -108,3 +109,14 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+class StrictIntegerField(IntegerField):
+    """A form's whole number through strict_int: half-width ASCII digits, 0..2**53."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = strict_int(valuelist[0], 0, MAX_ID)
+        if self.data is None:
+            raise ValueError("请填写整数（半角数字）。")
