@@ -59,7 +59,7 @@ def reset_password(user: User, actor: User | None) -> str:
     user.password_hash = hash_password(password)
     record(actor, "reset_password", detail=user.username)
     db.session.flush()
-    end_sessions(user)  # commits the new hash with the new session version: every login ends
+    end_sessions(user)  # commits the new hash with the new session version
     return password
 
 
@@ -74,7 +74,7 @@ def set_active(user: User, active: bool, actor: User | None) -> None:
     user.active = active
     record(actor, "enable_user" if active else "disable_user", detail=user.username)
     db.session.flush()
-    end_sessions(user)  # commits; a disabled account's sessions stay ended if it is enabled again
+    end_sessions(user)  # a disabled account's logins end at their next request
 
 
 def change_role(user: User, role: Role, actor: User | None) -> None:

@@ -43,6 +43,9 @@ def archive_document(results: SessionResults) -> dict:
         raise ServiceError("测评尚未结束封存，不能导出归档。")
     sealed = seal_document(results.session, results.ballots)
     if seal_of(sealed) != results.seal:
+        # Sealed before hidden groups were merged in the document: export it as sealed.
+        sealed = seal_document(results.session, results.ballots, merge=False)
+    if seal_of(sealed) != results.seal:
         # The stored ballots no longer match what was sealed at close: say so, export nothing.
         raise ServiceError("数据库中的选票与结束时的封存码不一致，已停止导出，请联系管理员核查。")
     return {

@@ -1,7 +1,15 @@
-"""Keep ballot codes out of access logs: a code in a logged path could be matched to a voter."""
+"""Keep voters out of access logs.
+
+A code in a logged path could be matched to a voter; an address, a browser or a time to the
+second next to a voter's request could be matched to a person or to the order of voting. So
+every code in a path reads /v/[code], and a voter's request (/v… ballots, /q… 质询) is
+logged with no address, no user agent, no referrer or other header, and the time only to the
+hour. Organizer pages keep the usual log. docs/operations.md gives the nginx equivalent.
+"""
 
 import logging
 import re
+import time
 
 from werkzeug.serving import WSGIRequestHandler
 
@@ -20,6 +28,10 @@ _CODE_CHAR = f"[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
 CODE_SHAPED = re.compile(
     rf"(?<![0-9A-Za-z]){_CODE_CHAR}{{5}}[- ]?{_CODE_CHAR}{{5}}(?![0-9A-Za-z])"
 )
+
+
+VOTER_PATH = re.compile(r"/(?:v|q)(?:[/?]|$)")
+HOUR_FORMAT = "%d/%b/%Y:%H:00:00 %z"
 
 
 def redact(text: str) -> str:
@@ -51,6 +63,15 @@ def install(app) -> None:
     logging.getLogger("werkzeug").addFilter(RedactingFilter())
 
 
+def is_voter_path(path: str) -> bool:
+    """Whether a request path (or URI) is an attendee's: the ballot or the 质询 pages."""
+    return VOTER_PATH.match(path or "") is not None
+
+
+def hour_stamp(moment: float | None = None) -> str:
+    return time.strftime(HOUR_FORMAT, time.localtime(moment))
+
+
 class RedactingRequestHandler(WSGIRequestHandler):
     """The development server's request handler, logging redacted request lines."""
 
@@ -65,6 +86,15 @@ class RedactingRequestHandler(WSGIRequestHandler):
             self.path = redact(self.path)
         self.requestline = redact(self.requestline)
         super().log_request(code, size)
+
+    def _voter(self) -> bool:
+        return is_voter_path(getattr(self, "path", ""))
+
+    def address_string(self) -> str:
+        return "-" if self._voter() else super().address_string()
+
+    def log_date_time_string(self) -> str:
+        return hour_stamp() if self._voter() else super().log_date_time_string()
 
 
 try:
@@ -83,5 +113,12 @@ class GunicornLogger(_GunicornLogger):
 
     def atoms(self, resp, req, environ, request_time):
         values = super().atoms(resp, req, environ, request_time)
+        if is_voter_path(environ.get("PATH_INFO", "")):
+            # Address, browser, referrer, every request header and environment variable: out.
+            # The time keeps only the hour.
+            for key in list(values):
+                if key in ("h", "a", "f", "u") or key.endswith(("}i", "}e")):
+                    values[key] = "-"
+            values["t"] = f"[{hour_stamp()}]"
         # The path shows up in several atoms (request line, path, raw URI, Referer): clean all.
         return {key: redact(v) if isinstance(v, str) else v for key, v in values.items()}

@@ -28,9 +28,9 @@ from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
 from survey.inputs import StrictIntegerField, strict_int
-from survey.models import EvalSession, GrantLevel, MeetingType, SubjectRole
+from survey.models import EvalSession, GrantLevel, MeetingType, SessionState, SubjectRole
 from survey.reports.cards import CardGroup, render_cards
-from survey.services import NotFound, ServiceError, roster
+from survey.services import NotFound, ServiceError, closing, roster
 from survey.services import codes as code_service
 from survey.services import grants as grant_service
 from survey.services import sessions as session_service
@@ -294,6 +294,8 @@ def session_page(session: EvalSession, grant_form=None):
         questionnaire=session_service.questionnaire_of(session),
         counts=code_service.code_counts(session),
         progress=session_service.progress(session),
+        close_status=closing.close_status(session.id),
+        resume_form=ActionForm(),
         problems=session_service.opening_problems(session),
         rule_set_label=dict(session_service.rule_set_choices()).get(
             f"{session.rule_set_key}:{session.rule_set_version}"
@@ -790,10 +792,34 @@ def close_session(session: EvalSession):
     if not form.validate():
         return invalid(form, page)
     try:
-        count = session_service.close_session(session, current_user)
+        closing.begin_close(session, current_user)
     except ServiceError as error:
         return refused(error, page)
-    flash(f"测评已结束，共收回测评表{count}张。", "info")
+    return _finish_close(session)
+
+
+@bp.post("/sessions/<int:session_id>/close/resume")
+@organizing
+def resume_close(session: EvalSession):
+    if not ActionForm().validate():
+        flash("页面已过期，请刷新后重试。", "error")
+    elif session.state == SessionState.CLOSING:
+        return _finish_close(session)
+    return redirect(url_for("organize.session_detail", session_id=session.id))
+
+
+def _finish_close(session: EvalSession):
+    """Let the close run in the background; come back at once, or when it is done."""
+    status = closing.close_from_web(
+        current_app._get_current_object(),
+        session.id,
+        current_user.id,
+        current_app.config.get("CLOSE_WAIT_SECONDS", 5),
+    )
+    if status.state == SessionState.CLOSED:
+        flash(f"测评已结束，共收回测评表{session_service.progress(session).submitted}张。", "info")
+    else:
+        flash("测评正在结束，已停止接收测评表；本页会自动刷新，完成后即可查看结果。", "info")
     return redirect(url_for("organize.session_detail", session_id=session.id))
 
 

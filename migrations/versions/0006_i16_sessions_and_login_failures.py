@@ -1,7 +1,7 @@
 """per-user session version; failed logins per account and client network
 
 Revision ID: 0005_i16
-Revises: 0004
+Revises: 0005_i13
 Create Date: 2026-11-29
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0005_i16'
-down_revision = '0004'
+down_revision = '0005_i13'
 branch_labels = None
 depends_on = None
 
