@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 from wtforms import IntegerField
 
 MAX_ID = 2**53
@@ -66,6 +66,18 @@ class IdConverter(IntegerConverter):
 
     def to_url(self, value) -> str:
         return str(int(value))
+
+
+class TextConverter(UnicodeConverter):
+    """The default `<name>` part of a route, refusing control characters (404).
+
+    PostgreSQL refuses NUL in text, so `/admin/rulesets/%00/1` would otherwise be a 500.
+    """
+
+    def to_python(self, value: str) -> str:
+        if has_controls(value):
+            raise ValidationError()
+        return value
 
 
 class CleanMultiDict(ImmutableMultiDict):

@@ -318,3 +318,17 @@ def test_subject_names_with_controls_never_reach_the_database_through_forms(clie
     assert "\x00" not in "".join(titles)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Subject)) == 0
     assert organizer.id
+
+
+def test_control_characters_in_text_parts_of_routes_are_not_found(client, logged_in):
+    """PostgreSQL refuses NUL in text: a route's text part with one must be a 404, not a 500."""
+    logged_in(Role.ADMIN)
+    for url in (
+        "/admin/rulesets/%00/1",
+        "/admin/rulesets/1/%00/file",
+        "/checklists/langfang-2014/%00",
+        "/v/%00ABCDE23456",
+        "/sessions/1/inquiries/%01/answer",
+    ):
+        method = client.post if url.endswith("answer") else client.get
+        assert method(url).status_code == 404, url
