@@ -798,7 +798,7 @@ def close_session(session: EvalSession):
     return _finish_close(session)
 
 
-@bp.post("/sessions/<int:session_id>/close/resume")
+@bp.post("/sessions/<id:session_id>/close/resume")
 @organizing
 def resume_close(session: EvalSession):
     if not ActionForm().validate():
