@@ -131,4 +131,5 @@ class StrictIntegerField(IntegerField):
             return
         self.data = strict_int(valuelist[0], 0, MAX_ID)
         if self.data is None:
-            raise ValueError("请填写整数（半角数字）。")
+            # The same Chinese message as a plain IntegerField (wtforms translations).
+            raise ValueError(self.gettext("Not a valid integer value."))
