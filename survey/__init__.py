@@ -20,11 +20,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     load_settings(app, test_config)
-    from survey.inputs import CleanRequest, IdConverter
+    from survey.inputs import CleanRequest, IdConverter, TextConverter
 
-    # Before any route is added: every <id:...> is a strict id, every form value clean.
+    # Before any route is added: every <id:...> is a strict id, every <text> part and every
+    # form value free of control characters.
     app.request_class = CleanRequest
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     _init_extensions(app)
 
     from survey.cli import register_commands

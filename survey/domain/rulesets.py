@@ -617,7 +617,11 @@ def load_ruleset(path: str | Path) -> RuleSet:
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[._-]", version))
+    # ASCII digits only: "²" passes isdigit() but not int().
+    return tuple(
+        (0, int(p)) if p.isascii() and p.isdigit() and len(p) < 19 else (1, p)
+        for p in re.split(r"[._-]", version)
+    )
 
 
 @cache

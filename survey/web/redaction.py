@@ -11,6 +11,8 @@ import logging
 import re
 import time
 
+from survey.security import CODE_ALPHABET
+
 # /v/<code> is the vote address printed in the QR codes; /v/done and /v/report/ carry no code.
 # The router decodes and the browser may not: /V/, /%76/ and /v%2F reach the same page.
 CODE_IN_PATH = re.compile(
@@ -18,8 +20,9 @@ CODE_IN_PATH = re.compile(
 )
 REDACTED = "/v/[code]"
 # A code on its own, as an error message may quote a mangled request line (a NUL in it, say):
-# ten characters of the code alphabet, in any case, alone or grouped 5-5.
-_CODE_CHAR = "[2-9A-HJ-NP-Za-hj-np-z]"
+# ten characters of the code alphabet, in either case, alone or grouped 5-5. Applied to error
+# messages only, not to tracebacks, where ten-letter identifiers abound.
+_CODE_CHAR = f"[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
 CODE_SHAPED = re.compile(
     rf"(?<![0-9A-Za-z]){_CODE_CHAR}{{5}}[- ]?{_CODE_CHAR}{{5}}(?![0-9A-Za-z])"
 )
@@ -34,7 +37,7 @@ def redact(text: str) -> str:
 
 
 def redact_error(text: str) -> str:
-    """Error logs quote what could not be parsed: remove anything shaped like a code too."""
+    """Error messages quote what could not be parsed: remove anything shaped like a code too."""
     return CODE_SHAPED.sub("[code]", redact(text))
 
 
@@ -48,7 +51,7 @@ class RedactingFilter(logging.Filter):
             return True
         record.msg, record.args = redact_error(message), None
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact_error(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 

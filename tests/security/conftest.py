@@ -3,6 +3,7 @@
 
 def pytest_terminal_summary(terminalreporter):
     _summarise_peaks(terminalreporter)
+    _summarise_route_fuzz(terminalreporter)
     runs = {}
     for reports in terminalreporter.stats.values():
         for report in reports:
@@ -33,3 +34,16 @@ def _summarise_peaks(terminalreporter):
         terminalreporter.write_line(
             f"{peak / 2**20:>7.1f} MB peak (from {baseline / 2**20:.1f} MB): {name}"
         )
+
+
+def _summarise_route_fuzz(terminalreporter):
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if key == "route_fuzz" and getattr(report, "when", "") == "call":
+                    sent, routes, histogram = value
+                    terminalreporter.section("route fuzzing")
+                    terminalreporter.write_line(
+                        f"{sent:,} requests over {routes} routes × 4 identities; statuses: "
+                        + ", ".join(f"{status}×{count:,}" for status, count in histogram.items())
+                    )

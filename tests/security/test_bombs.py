@@ -164,7 +164,7 @@ class Browser:
         status, _ = self.request(
             "POST", "/login", urlencode(form).encode(), "application/x-www-form-urlencoded"
         )
-        assert status == 302
+        assert status == 302, status
 
     def upload(self, path: str, page: str, field: str, filename: str, data: bytes, **extra):
         boundary = uuid.uuid4().hex
@@ -224,9 +224,9 @@ def test_bombs_are_refused_and_the_worker_stays_small(
     session = EvalSession(title="炸弹", owner=organizer, rule_set_key="x", rule_set_version="1")
     db.session.add(session)
     db.session.commit()
-    session_id = session.id
-    organizer_name, admin_name = organizer.username, admin.username
-    # The server is another process: the test must hold no SQLite write lock while it works.
+    session_id, organizer_name, admin_name = session.id, organizer.username, admin.username
+    # The test's transaction takes SQLite's write lock like a CLI command: end it before the
+    # server needs to write (no database access from here until the server has answered).
     db.session.commit()
 
     bombs = tmp_path / "bombs"
@@ -242,9 +242,12 @@ def test_bombs_are_refused_and_the_worker_stays_small(
     one_worker.start()
     worker = worker_pid(one_worker.process.pid)
     organizer_browser = Browser(one_worker.port)
-    organizer_browser.login(organizer_name)
     admin_browser = Browser(one_worker.port)
-    admin_browser.login(admin_name)
+    try:
+        organizer_browser.login(organizer_name)
+        admin_browser.login(admin_name)
+    except AssertionError:
+        pytest.fail("login failed:\n" + one_worker.log())
     subjects = f"/sessions/{session_id}/subjects"
 
     cases = [

@@ -17,7 +17,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -28,7 +27,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
-from survey.inputs import strict_int
+from survey.inputs import StrictIntegerField, strict_int
 from survey.models import EvalSession, GrantLevel, MeetingType, SessionState, SubjectRole
 from survey.reports.cards import CardGroup, render_cards
 from survey.services import NotFound, ServiceError, closing, roster
@@ -94,7 +93,7 @@ class CopyForm(Form):
 
 class GroupForm(Form):
     name = StringField("类别名称", validators=[DataRequired("请填写类别名称"), Length(max=100)])
-    expected_count = IntegerField(
+    expected_count = StrictIntegerField(
         "应到人数",
         validators=[
             InputRequired("请填写应到人数"),
@@ -140,7 +139,7 @@ class TemplateForm(Form):
 
 class IssueForm(Form):
     group_id = HiddenField(validators=[DataRequired()])
-    count = IntegerField(
+    count = StrictIntegerField(
         "发放数量",
         validators=[
             InputRequired("请填写发放数量"),
@@ -187,7 +186,7 @@ def wording_form(questionnaire: Questionnaire) -> Form:
         instructions = TextAreaField("填表说明", validators=[Length(max=2000)])
         comment_per_subject = BooleanField("每个测评对象后可填写意见建议")
         comment_overall = BooleanField("表末可填写总体意见建议")
-        comment_max_length = IntegerField(
+        comment_max_length = StrictIntegerField(
             "意见建议字数上限",
             validators=[InputRequired("请填写字数上限"), NumberRange(1, 5000, "应在1到5000之间")],
         )
