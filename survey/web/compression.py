@@ -76,6 +76,12 @@ def compress(response):
         response.close()  # the file send_file opened: its bytes come from memory instead
     response.set_data(body)
     response.headers["Content-Encoding"] = "gzip"
+    if static:
+        # A phone on hall Wi-Fi pays for every header byte (the ballot page must fit 5 KB):
+        # the ETag revalidates on its own, ranges of a gzipped body make no sense, and a
+        # stylesheet or script needs no file name.
+        for name in ("Last-Modified", "Accept-Ranges", "Content-Disposition"):
+            response.headers.pop(name, None)
     if etag is not None:
         # Same validator, weak: another encoding of the same file still revalidates to a 304.
         response.set_etag(etag, weak=True)
