@@ -30,7 +30,9 @@ def full_answers(page: str, option: str = "good") -> dict:
 def count_ballots(session_id: int) -> int:
     """Ballots received: sealed while the session is open, in clear after close."""
     db.session.rollback()  # read what other connections committed
-    return ballot_count(session_id)
+    count = ballot_count(session_id)
+    db.session.rollback()  # and hold no lock while a server writes
+    return count
 
 
 def sealed_contents(session_id: int) -> list[dict]:
@@ -40,7 +42,9 @@ def sealed_contents(session_id: int) -> list[dict]:
     boxes = db.session.scalars(
         sa.select(SealedBallot.box).where(SealedBallot.session_id == session_id)
     )
-    return [json.loads(opener.open(box)) for box in boxes]
+    contents = [json.loads(opener.open(box)) for box in boxes]
+    db.session.rollback()
+    return contents
 
 
 def code_statuses(session_id: int) -> dict[CodeStatus, int]:
@@ -50,4 +54,6 @@ def code_statuses(session_id: int) -> dict[CodeStatus, int]:
         .where(BallotCode.session_id == session_id)
         .group_by(BallotCode.status)
     )
-    return dict(rows.all())
+    statuses = dict(rows.all())
+    db.session.rollback()
+    return statuses
