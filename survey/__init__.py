@@ -23,8 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
 
     from survey.cli import register_commands
-    from survey.security_headers import init_security_headers
-    from survey.views import register_views
+    from survey.web import register_views
+    from survey.web.headers import init_security_headers
 
     register_views(app)
     init_security_headers(app)

@@ -11,4 +11,6 @@ workers = int(os.environ.get("WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("THREADS", "1"))
 timeout = 60
 accesslog = "-"
-logger_class = "survey.redaction.GunicornLogger"
+logger_class = "survey.web.redaction.GunicornLogger"
+# Several servers may run on one machine (two app servers, tests): no shared control socket.
+control_socket_disable = True

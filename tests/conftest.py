@@ -10,7 +10,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 
 from survey import create_app
-from survey.extensions import db, write_intent
+from survey.extensions import db
 from survey.models import EvalSession, Role, User
 from survey.security import hash_password
 from survey.services.demo import create_demo
@@ -88,15 +88,14 @@ class IsolatedClient(FlaskClient):
 def app(database_url):
     app = create_app(_test_config(database_url))
     app.test_client_class = IsolatedClient
-    # The test's own reads must not hold SQLite's write lock while it makes requests.
-    token = write_intent.set(False)
+    # The same locking as production: the test's own transactions take SQLite's write lock
+    # up front like a CLI command does; IsolatedClient ends them before every request.
     with app.app_context():
         yield app
         db.session.remove()
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
-    write_intent.reset(token)
 
 
 @pytest.fixture

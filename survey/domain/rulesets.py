@@ -468,7 +468,7 @@ def load_ruleset(path: str | Path) -> RuleSet:
     return parse_ruleset(content, str(path))
 
 
-def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[._-]", version))
 
 
@@ -484,7 +484,7 @@ def shipped_rulesets() -> tuple[RuleSet, ...]:
                 str(path), f"规则集 {ruleset.id} 版本 {ruleset.version} 与 {found[key].source} 重复"
             )
         found[key] = ruleset
-    return tuple(sorted(found.values(), key=lambda r: (r.id, _version_key(r.version))))
+    return tuple(sorted(found.values(), key=lambda r: (r.id, version_key(r.version))))
 
 
 def get_shipped(ruleset_id: str, version: str | None = None) -> RuleSet:

@@ -7,9 +7,9 @@ rule set's hash, the seal and how to verify it against the archive.json filed al
 import io
 import re
 import zipfile
-from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
+from survey.clock import in_beijing
 from survey.domain.roles import SubjectRole
 from survey.reports.figures import (
     VERIFY_HINT,
@@ -40,7 +40,6 @@ ARCHIVE_JSON_NAME = "archive.json"
 COMMENT_KEEP = 16.0
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 # China has no daylight saving time, so a fixed offset is exact.
-_BEIJING = timezone(timedelta(hours=8))
 
 
 def subject_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
@@ -200,7 +199,5 @@ def _zip_time(results: SessionResults) -> tuple[int, int, int, int, int, int]:
     closed = results.session.closed_at
     if closed is None:
         return (1980, 1, 1, 0, 0, 0)
-    if closed.tzinfo is None:
-        closed = closed.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    local = closed.astimezone(_BEIJING)
+    local = in_beijing(closed)
     return (local.year, local.month, local.day, local.hour, local.minute, local.second)

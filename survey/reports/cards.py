@@ -12,9 +12,9 @@ import qrcode
 from fpdf import FPDF
 from qrcode.constants import ERROR_CORRECT_M
 
+from survey.links import entry_url, vote_url
 from survey.reports.fonts import add_cjk_font
 from survey.security import display_code
-from survey.services.codes import entry_url, vote_url
 
 PAGE_W, PAGE_H = 210.0, 297.0
 COLUMNS, ROWS = 2, 4

@@ -13,7 +13,16 @@ import time
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Answer, Ballot, BallotCode, EvalSession, PaperEntry, random_id
+from survey.models import (
+    Answer,
+    Ballot,
+    BallotCode,
+    EvalSession,
+    Inquiry,
+    InquiryQuota,
+    PaperEntry,
+    random_id,
+)
 
 # Tables whose rows could betray the order of voting or asking until rewritten at close.
 REWRITTEN_AT_CLOSE = ("answer", "ballot", "ballot_code", "paper_entry", "inquiry", "inquiry_quota")
@@ -113,3 +122,24 @@ def _checkpoint_truncate(connection, attempts: int = 50) -> None:
         time.sleep(0.1)
     # The close has committed; say so loudly, the next close or checkpoint will finish the job.
     logging.getLogger(__name__).warning("WAL not emptied after close: a reader stayed open 5 s")
+
+
+def rewrite_inquiries(session: EvalSession) -> None:
+    """Re-insert the session's questions in random order, inside the caller's transaction."""
+    rows = [
+        {c.name: getattr(inquiry, c.name) for c in Inquiry.__table__.columns}
+        for inquiry in db.session.scalars(
+            sa.select(Inquiry).where(Inquiry.session_id == session.id)
+        )
+    ]
+    secrets.SystemRandom().shuffle(rows)
+    db.session.execute(sa.delete(Inquiry).where(Inquiry.session_id == session.id))
+    db.session.expire_all()
+    if rows:
+        db.session.execute(sa.insert(Inquiry), rows)
+
+
+def forget_askers(session: EvalSession) -> None:
+    """At close: drop the per-code counters and put the questions in random order."""
+    db.session.execute(sa.delete(InquiryQuota).where(InquiryQuota.session_id == session.id))
+    rewrite_inquiries(session)

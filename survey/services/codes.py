@@ -28,17 +28,6 @@ MAX_CODES_PER_BATCH = 2000
 MAX_VOID_LINES = 500
 
 
-def vote_url(code: str, base_url: str | None = None) -> str:
-    """Return the address a card's QR code leads to: {PUBLIC_BASE_URL}/v/ABCDE-FGHJK."""
-    return f"{entry_url(base_url)}/{display_code(canonical_code(code))}"
-
-
-def entry_url(base_url: str | None = None) -> str:
-    """Return the code entry page's address: {PUBLIC_BASE_URL}/v."""
-    base = current_app.config["PUBLIC_BASE_URL"] if base_url is None else base_url
-    return f"{base.rstrip('/')}/v"
-
-
 def lock_session(session: EvalSession) -> None:
     """Re-read the session's row under a lock, so its state cannot change before the commit."""
     # FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE).
@@ -157,12 +146,10 @@ def void_codes(session: EvalSession, typed: str, actor: User | None) -> int:
     return len(found)
 
 
-def card_sheet_pdf(
+def unused_codes_to_print(
     session: EvalSession, actor: User | None, group: RaterGroup | None = None
-) -> tuple[bytes, int]:
-    """Render the card sheets of the unused codes (of one group, or all) and log the download."""
-    from survey.reports.cards import CardGroup, render_cards
-
+) -> list[tuple[RaterGroup, list[str]]]:
+    """Return the unused codes in clear, per group (one group, or all), and log the printing."""
     if session.state == SessionState.CLOSED:
         raise ServiceError("测评已结束，测评码已失效，不能再打印卡片。")
     key = current_app.config["BALLOT_CODE_KEY"]
@@ -179,12 +166,11 @@ def card_sheet_pdf(
         )
         codes = [unseal_code(key, value) for value in sealed]
         if codes:
-            batches.append(CardGroup(each.name, each.colour, codes))
-    total = sum(len(batch.codes) for batch in batches)
+            batches.append((each, codes))
+    total = sum(len(codes) for _group, codes in batches)
     if not total:
         raise ServiceError("没有可打印的未使用测评码，请先发放测评码。")
-    pdf = render_cards(session.title, batches, current_app.config["PUBLIC_BASE_URL"])
     scope = group.name if group is not None else "全部类别"
     record(actor, "download_cards", session.id, f"{scope}，{total}张卡片")
     db.session.commit()
-    return pdf, total
+    return batches

@@ -21,14 +21,14 @@ A question the subject will answer in writing is due 7 working days after the me
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
+from survey.clock import today
 from survey.domain.workdays import Calendar, parse_calendar
 from survey.extensions import db
 from survey.models import (
@@ -46,20 +46,16 @@ from survey.models import (
 )
 from survey.security import canonical_code
 from survey.services import NotFound, ServiceError
+from survey.services.anonymity import rewrite_inquiries
 from survey.services.audit import record
 from survey.services.ballots import lookup_code
 from survey.services.seasons import season_of_session
-from survey.services.sessions import BEIJING, visible_sessions
+from survey.services.sessions import visible_sessions
 
 DEFAULT_LIMIT = 3
 MAX_TEXT = 500
 ANSWER_WORKING_DAYS = 7
 MAX_ANSWER = 10_000
-
-
-def today() -> date:
-    """Return today's date in Beijing."""
-    return datetime.now(BEIJING).date()
 
 
 class InquiryRefused(ServiceError):
@@ -172,27 +168,6 @@ def get_inquiry(session: EvalSession, inquiry_id: str) -> Inquiry:
     if inquiry is None or inquiry.session_id != session.id:
         raise NotFound("质询不存在。")
     return inquiry
-
-
-def rewrite_inquiries(session: EvalSession) -> None:
-    """Re-insert the session's questions in random order, inside the caller's transaction."""
-    rows = [
-        {c.name: getattr(inquiry, c.name) for c in Inquiry.__table__.columns}
-        for inquiry in db.session.scalars(
-            sa.select(Inquiry).where(Inquiry.session_id == session.id)
-        )
-    ]
-    secrets.SystemRandom().shuffle(rows)
-    db.session.execute(sa.delete(Inquiry).where(Inquiry.session_id == session.id))
-    db.session.expire_all()
-    if rows:
-        db.session.execute(sa.insert(Inquiry), rows)
-
-
-def forget_askers(session: EvalSession) -> None:
-    """At close: drop the per-code counters and put the questions in random order."""
-    db.session.execute(sa.delete(InquiryQuota).where(InquiryQuota.session_id == session.id))
-    rewrite_inquiries(session)
 
 
 def calendar_for(session: EvalSession) -> Calendar:

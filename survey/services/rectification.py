@@ -11,11 +11,11 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from survey.clock import today
 from survey.extensions import db
 from survey.models import EvalSession, RectificationItem, SessionState, Subject, User
 from survey.services import NotFound, ServiceError
 from survey.services.audit import record
-from survey.services.inquiries import today
 from survey.services.results import compute_results, require_closed
 from survey.services.sessions import visible_sessions
 

@@ -2,14 +2,15 @@
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import PurePosixPath
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from survey.clock import in_beijing
 from survey.domain import RuleFileError, RuleSet, parse_ruleset, shipped_rulesets
-from survey.domain.rulesets import _version_key  # the same version order as shipped sets
+from survey.domain.rulesets import version_key
 from survey.extensions import db
 from survey.models import RuleSetRecord, User
 from survey.services import NotFound, ServiceError
@@ -17,7 +18,6 @@ from survey.services.audit import record
 
 MAX_RULESET_BYTES = 256 * 1024
 # China has no daylight saving time, so a fixed offset is exact.
-BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 # Column widths of RuleSetRecord; the parser itself sets no length limit.
 _KEY_MAX, _VERSION_MAX, _NAME_MAX = 64, 32, 200
@@ -47,10 +47,7 @@ class RuleSetEntry:
         """Return the upload time in Beijing time."""
         if self.uploaded_at is None:
             return None
-        stamp = self.uploaded_at
-        if stamp.tzinfo is None:  # SQLite hands back naive UTC
-            stamp = stamp.replace(tzinfo=UTC)
-        return stamp.astimezone(BEIJING)
+        return in_beijing(self.uploaded_at)
 
 
 def ruleset_entries() -> list[RuleSetEntry]:
@@ -58,7 +55,7 @@ def ruleset_entries() -> list[RuleSetEntry]:
     entries = [RuleSetEntry(ruleset, shipped=True) for ruleset in shipped_rulesets()]
     records = db.session.scalars(sa.select(RuleSetRecord))
     entries.extend(_entry_from(r) for r in records)
-    entries.sort(key=lambda e: (e.ruleset.id, _version_key(e.ruleset.version), not e.shipped))
+    entries.sort(key=lambda e: (e.ruleset.id, version_key(e.ruleset.version), not e.shipped))
     return entries
 
 

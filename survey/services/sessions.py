@@ -7,11 +7,12 @@ past them. Opening freezes the questionnaire; closing anonymises the ballots.
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
 
+from survey.clock import in_beijing
 from survey.domain import DEFAULT_RULESET_ID, shipped_rulesets
 from survey.domain.questionnaire import Questionnaire, QuestionnaireError, from_document, shipped
 from survey.extensions import db
@@ -32,13 +33,12 @@ from survey.models import (
     utcnow,
 )
 from survey.services import NotAllowed, NotFound, ServiceError
-from survey.services.anonymity import rewrite_ballots, scrub_storage
+from survey.services.anonymity import forget_askers, rewrite_ballots, scrub_storage
 from survey.services.audit import action_label, record
 from survey.services.codes import lock_session
 from survey.services.results import seal_session
 
 # China has no daylight saving time, so a fixed offset is exact.
-BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 DEFAULT_QUESTIONNAIRES = {
     MeetingType.REPORT_EVALUATE: "dangfeng-zerenzhi",
@@ -443,8 +443,6 @@ def close_session(session: EvalSession, actor: User | None) -> int:
         db.session.refresh(session)
         raise ServiceError(f"只有进行中的测评可以结束，当前状态：{session.state.label}。")
     count = rewrite_ballots(session)
-    from survey.services.inquiries import forget_askers  # inquiries builds on this module
-
     forget_askers(session)
     seal = seal_session(session)
     record(actor, "close_session", session.id, f"收回测评表{count}张，封存码 {seal}")
@@ -506,17 +504,10 @@ def audit_log(session: EvalSession) -> list[AuditLine]:
     )
     return [
         AuditLine(
-            at=beijing_time(entry.at),
+            at=in_beijing(entry.at),
             who=(entry.user.display_name or entry.user.username) if entry.user else "命令行",
             action=action_label(entry.action),
             detail=entry.detail,
         )
         for entry in entries
     ]
-
-
-def beijing_time(moment: datetime) -> datetime:
-    """Return a stored time in Beijing time (SQLite hands back naive UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(BEIJING)

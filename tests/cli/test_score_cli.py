@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from survey.cli_score import score
+from survey.cli.score import score
 from survey.domain.rulesets import RULES_DIR
 
 HEADER = ["测评对象", "类别", "好", "较好", "一般", "差", "弃权"]

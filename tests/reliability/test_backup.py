@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from survey.cli_ops import OPS_COMMANDS, backup_command, restore_command
+from survey.cli.backup import OPS_COMMANDS, backup_command, restore_command
 from survey.extensions import db
 from survey.models import Ballot, BallotCode, CodeStatus, EvalSession, Subject
 from survey.services.backup import pg_tool

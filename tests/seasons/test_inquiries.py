@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from survey.clock import today
 from survey.extensions import db
 from survey.models import (
     AnswerMode,
@@ -68,7 +69,7 @@ def test_an_attendee_asks_from_a_phone_without_javascript(meeting, phone):
     assert "问题已提交" in phone.get("/q/sent").get_data(as_text=True)
     stored = db.session.scalars(sa.select(Inquiry)).all()
     assert [(i.text, i.asked_on, i.mode) for i in stored] == [
-        ("乡镇信访积案如何化解？", inquiry_service.today(), AnswerMode.PENDING)
+        ("乡镇信访积案如何化解？", today(), AnswerMode.PENDING)
     ]
     assert re.fullmatch(r"[0-9a-f]{32}", stored[0].id)
 
@@ -113,10 +114,9 @@ def test_no_code_or_hash_is_stored_with_a_question(meeting, phone):
     hashes = {row.code_hash for row in code_row}
     [quota] = db.session.scalars(sa.select(InquiryQuota)).all()
     assert quota.count == 1 and quota.key_hash not in hashes  # not joinable to ballot_code
-    with db.engine.connect() as connection:
-        inquiry_values = [
-            str(value) for row in connection.execute(sa.select(Inquiry.__table__)) for value in row
-        ]
+    inquiry_values = [
+        str(value) for row in db.session.execute(sa.select(Inquiry.__table__)) for value in row
+    ]
     forbidden = {code, code.lower(), quota.key_hash, *hashes}
     assert not forbidden & set(inquiry_values)
     assert not any(code in value or quota.key_hash in value for value in inquiry_values)
@@ -207,7 +207,7 @@ def test_a_written_answer_is_due_in_seven_working_days_and_listed_when_late(
 
     monkeypatch.setattr(inquiry_service, "today", fixed_today)
     monkeypatch.setattr("survey.services.rectification.today", fixed_today)
-    monkeypatch.setattr("survey.views.seasons.today", fixed_today)
+    monkeypatch.setattr("survey.web.seasons.routes.today", fixed_today)
     late = client.get("/rectification/overdue").get_data(as_text=True)
     assert "复杂问题，需书面答复" in late and "2 个工作日" in late  # 19th and 20th
     answered = post_form(client, page, f"{page}/{inquiry.id}/answer", {"answer": "已书面说明。"})

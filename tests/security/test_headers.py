@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from survey import PROJECT_ROOT, create_app
-from survey.security_headers import CONTENT_SECURITY_POLICY
+from survey.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import _test_config, login
 
 TEMPLATES = PROJECT_ROOT / "templates"

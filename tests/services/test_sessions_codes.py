@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from survey import links
 from survey.extensions import db
 from survey.models import BallotCode, CodeStatus, SubjectRole
 from survey.security import CODE_ALPHABET, CODE_LENGTH, code_hash, display_code, unseal_code
@@ -108,9 +109,9 @@ def test_voiding_is_all_or_nothing_and_does_not_tell_used_from_unknown(app, draf
 
 
 def test_vote_url_is_shared_with_the_cli(app):
-    from survey import cli
+    from survey.cli import commands
 
-    assert cli.vote_url is code_service.vote_url
-    assert code_service.vote_url("abcdefghjk") == "http://vote.example.test/v/ABCDE-FGHJK"
-    assert code_service.vote_url("ABCDEFGHJK", "http://h:5000/") == "http://h:5000/v/ABCDE-FGHJK"
-    assert code_service.entry_url() == "http://vote.example.test/v"
+    assert commands.vote_url is links.vote_url
+    assert links.vote_url("abcdefghjk") == "http://vote.example.test/v/ABCDE-FGHJK"
+    assert links.vote_url("ABCDEFGHJK", "http://h:5000/") == "http://h:5000/v/ABCDE-FGHJK"
+    assert links.entry_url() == "http://vote.example.test/v"

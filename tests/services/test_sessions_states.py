@@ -168,7 +168,7 @@ def test_a_closed_session_accepts_nothing(app, client, make_user):
     with pytest.raises(ServiceError, match="测评已结束"):
         code_service.void_codes(session, code, owner)
     with pytest.raises(ServiceError, match="测评已结束"):
-        code_service.card_sheet_pdf(session, owner)
+        code_service.unused_codes_to_print(session, owner)
     with pytest.raises(ServiceError, match="只有准备中的测评可以开始"):
         sessions_service.open_session(session, owner)
     db.session.rollback()

@@ -235,7 +235,7 @@ def test_ballot_page_is_small(client, open_session):
 
 
 def test_code_is_redacted_from_access_logs(open_session):
-    from survey.redaction import redact
+    from survey.web.redaction import redact
 
     line = f'127.0.0.1 - - "GET /v/{open_session.codes[0]} HTTP/1.1" 200 -'
     assert open_session.codes[0] not in redact(line)
@@ -254,7 +254,7 @@ def test_gunicorn_access_log_hides_codes(open_session):
 
     from gunicorn.config import Config
 
-    from survey.redaction import GunicornLogger
+    from survey.web.redaction import GunicornLogger
 
     code = open_session.codes[0]
     logger = GunicornLogger(Config())

@@ -2,9 +2,16 @@
 
 from functools import wraps
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -16,44 +23,37 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.i18n import get_translations
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
-from survey.models import EvalSession, GrantLevel, MeetingType, Role, SubjectRole
+from survey.models import EvalSession, GrantLevel, MeetingType, SubjectRole
+from survey.reports.cards import CardGroup, render_cards
 from survey.services import NotFound, ServiceError, roster
 from survey.services import codes as code_service
 from survey.services import grants as grant_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
-from survey.views import refused, require_role
-from survey.views.downloads import send_download
+from survey.web.downloads import send_download
+from survey.web.kit import (
+    ORGANIZERS,
+    STAFF,
+    Form,
+    form_page,
+    invalid,
+    perform,
+    refused,
+    require_role,
+)
 
 bp = Blueprint("organize", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
-ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
 AUTO = SelectChoice("", "按测评类型自动选择")
-
-
-class Form(FlaskForm):
-    """A form whose built-in messages (not a number, not a choice) are Chinese."""
-
-    class Meta:
-        locales = ("zh",)
-
-        def get_translations(self, form):
-            # WTForms ships the Chinese messages; Flask-WTF would want Flask-Babel for them.
-            return get_translations(self.locales)
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-# ---- forms --------------------------------------------------------------------------------
 
 
 class SessionForm(Form):
@@ -221,42 +221,6 @@ def organizing(view):
         return view(get_for(current_user, session_id, organize=True), **kwargs)
 
     return wrapper
-
-
-def invalid(form: Form, page):
-    """Show the form's first error as a message and answer 400."""
-    for errors in form.errors.values():
-        for error in errors if isinstance(errors, list) else [errors]:
-            flash(str(error), "error")
-            break
-        break
-    response = make_response(page())
-    response.status_code = 400
-    return response
-
-
-def perform(form: Form, page, action, done, target):
-    """Validate, run one service call, then flash and redirect; re-render page on refusal.
-
-    `done` and `target` are text, or functions of what the service call returned (the new
-    subject, the copied session …).
-    """
-    if not form.validate():
-        return invalid(form, page)
-    try:
-        result = action()
-    except ServiceError as error:
-        return refused(error, page)
-    if done:
-        flash(done(result) if callable(done) else done, "info")
-    return redirect(target(result) if callable(target) else target)
-
-
-def form_page(form: Form, page, action, done, target):
-    """Show the page on GET; on POST handle the form as `perform` does."""
-    if not form.is_submitted():
-        return page()
-    return perform(form, page, action, done, target)
 
 
 def subject_input(form) -> "roster.SubjectInput":
@@ -759,9 +723,14 @@ def download_cards(session: EvalSession):
         return invalid(form, lambda: codes_page(session))
     group = group_named(session, form.group_id.data) if form.group_id.data else None
     try:
-        pdf, _count = code_service.card_sheet_pdf(session, current_user, group)
+        batches = code_service.unused_codes_to_print(session, current_user, group)
     except ServiceError as error:
         return refused(error, lambda: codes_page(session))
+    pdf = render_cards(
+        session.title,
+        [CardGroup(each.name, each.colour, codes) for each, codes in batches],
+        current_app.config["PUBLIC_BASE_URL"],
+    )
     suffix = f"-{group.name}" if group else ""
     # The codes are secrets until used: send_download keeps the file out of every cache.
     return send_download(

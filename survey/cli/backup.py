@@ -1,14 +1,14 @@
 """`survey backup PATH` and `survey restore PATH`: the database to one file and back."""
 
 import click
-from flask.cli import with_appcontext
 
+from survey.cli.boundary import one_transaction
 from survey.services.backup import BackupError, backup, engine_name, restore
 
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
-@with_appcontext
+@one_transaction
 def backup_command(path: str) -> None:
     """Write a consistent backup of the whole database to PATH (safe while serving)."""
     try:
@@ -23,7 +23,7 @@ def backup_command(path: str) -> None:
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--yes", is_flag=True, help="不再询问，直接恢复")
-@with_appcontext
+@one_transaction
 def restore_command(path: str, yes: bool) -> None:
     """Replace the whole database with the backup in PATH (stop the app servers first)."""
     if not yes:

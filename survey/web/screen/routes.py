@@ -5,15 +5,14 @@ from functools import cache
 from flask import Blueprint, jsonify, make_response, render_template, request
 from flask_login import current_user
 
-from survey.models import Role, SessionState
-from survey.services.codes import entry_url
+from survey.links import entry_url
+from survey.models import SessionState
 from survey.services.results import compute_results
 from survey.services.sessions import get_for, progress, questionnaire_of
-from survey.views import require_role
+from survey.web.kit import STAFF, require_role
 
 bp = Blueprint("screen", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
 POLL_SECONDS = 1.5
 
 

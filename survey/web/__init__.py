@@ -1,10 +1,8 @@
-"""Blueprints and the request-wide hooks: errors, roles, read-only transactions."""
+"""The web layer: one package per area, and the request-wide hooks (errors, transactions)."""
 
 import gzip
-from functools import wraps
 
-from flask import Flask, abort, flash, g, make_response, render_template, request
-from flask_login import current_user
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from survey.domain.numbers import format_decimal, format_fixed
@@ -14,61 +12,22 @@ from survey.services import ServiceError
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def require_role(*roles):
-    """Let only logged-in users with one of these roles through; others get 403."""
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                from survey.extensions import login_manager
-
-                return login_manager.unauthorized()
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-def refused(error: ServiceError, page):
-    """Undo the transaction, show the reason on the page and answer with its 4xx status."""
-    db.session.rollback()
-    flash(str(error), "error")
-    response = make_response(page())
-    response.status_code = error.status
-    return response
-
-
 def register_views(app: Flask) -> None:
-    from survey.views import (
+    from survey.web import (
         admin,
         auth,
-        inquiry,
+        inquiries,
         ops,
-        organize,
         paper,
         results,
         screen,
         seasons,
+        sessions,
         vote,
     )
 
-    for blueprint in (
-        auth.bp,
-        organize.bp,
-        admin.bp,
-        vote.bp,
-        paper.bp,
-        screen.bp,
-        results.bp,
-        seasons.bp,
-        inquiry.bp,
-    ):
-        app.register_blueprint(blueprint)
-    app.register_blueprint(ops.bp)
+    for area in (auth, sessions, admin, vote, paper, screen, results, seasons, inquiries, ops):
+        app.register_blueprint(area.bp)
     app.add_template_filter(decimal_text, "decimal")
 
     @app.before_request

@@ -6,8 +6,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -15,18 +13,17 @@ from flask import (
 )
 from flask_login import current_user
 
+from survey.clock import today
 from survey.extensions import csrf, db
-from survey.models import AnswerMode, Role
+from survey.models import AnswerMode
 from survey.security import canonical_code, display_code
 from survey.services import ServiceError, ratelimit
 from survey.services import inquiries as inquiry_service
 from survey.services.sessions import can_organize, get_for
-from survey.views import require_role
+from survey.web.kit import ORGANIZERS, STAFF, perform, require_role
 
 bp = Blueprint("inquiry", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
-ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
 MAX_FORM_BYTES = 16 * 1024
 PHONE_ENDPOINTS = frozenset({"inquiry.enter", "inquiry.ask", "inquiry.sent"})
 
@@ -138,7 +135,7 @@ def moderate(session_id: int):
         session=session,
         inquiries=inquiry_service.inquiries_of(session),
         may_organize=can_organize(current_user, session),
-        today=inquiry_service.today(),
+        today=today(),
         deadline=inquiry_service.answer_deadline(session),
         modes=AnswerMode,
     )
@@ -146,16 +143,13 @@ def moderate(session_id: int):
 
 def _organized(session_id: int, action):
     session = get_for(current_user, session_id, organize=True)
-    try:
-        message = action(session)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        response = make_response(moderate(session_id))
-        response.status_code = error.status
-        return response
-    flash(message, "info")
-    return redirect(url_for("inquiry.moderate", session_id=session_id))
+    return perform(
+        None,
+        lambda: moderate(session_id),
+        lambda: action(session),
+        done=lambda message: message,
+        target=url_for("inquiry.moderate", session_id=session_id),
+    )
 
 
 @bp.post("/sessions/<int:session_id>/inquiries/screen")

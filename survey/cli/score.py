@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from survey.cli.scorefile import ScoreFileError, read_score_file
 from survey.domain import (
     DEFAULT_RULESET_ID,
     RuleFileError,
@@ -23,7 +24,6 @@ from survey.domain import (
     parse_decimal,
     score_meeting,
 )
-from survey.scorefile import ScoreFileError, read_score_file
 
 EXIT_BAD_INPUT = 2
 

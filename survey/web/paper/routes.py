@@ -3,7 +3,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from survey.models import Role
 from survey.services import ServiceError
 from survey.services.ballots import ballot_rows
 from survey.services.paper import (
@@ -15,7 +14,7 @@ from survey.services.paper import (
     pending_count,
 )
 from survey.services.sessions import get_for
-from survey.views import require_role
+from survey.web.kit import ORGANIZERS, require_role
 
 bp = Blueprint("paper", __name__, url_prefix="/sessions/<int:session_id>/paper")
 
@@ -36,7 +35,7 @@ def render_entry(session, chosen=None, status=200):
 
 
 @bp.route("", methods=["GET", "POST"])
-@require_role(Role.ADMIN, Role.ORGANIZER)
+@require_role(*ORGANIZERS)
 def entry(session_id: int):
     session = get_for(current_user, session_id, organize=True)
     if request.method == "GET":
@@ -54,7 +53,7 @@ def entry(session_id: int):
 
 
 @bp.post("/discard/<int:entry_id>")
-@require_role(Role.ADMIN, Role.ORGANIZER)
+@require_role(*ORGANIZERS)
 def discard(session_id: int, entry_id: int):
     session = get_for(current_user, session_id, organize=True)
     discard_entry(session, entry_id, current_user)

@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from survey.clock import today
 from survey.domain.checklist import get_checklist
 from survey.domain.errors import RuleSetNotFound
 from survey.models import MeetingType, Role, SessionState
@@ -22,17 +23,13 @@ from survey.services import seasons as season_service
 from survey.services.audit import record_download
 from survey.services.exports import EXPORT_KINDS
 from survey.services.history import person_history
-from survey.services.inquiries import inquiries_about, overdue_inquiries, today
+from survey.services.inquiries import inquiries_about, overdue_inquiries
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
-from survey.views import refused, require_role
-from survey.views.downloads import send_download
+from survey.web.downloads import send_download
+from survey.web.kit import ASSESSORS, ORGANIZERS, STAFF, perform, refused, require_role
 
 bp = Blueprint("seasons", __name__)
-
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
-ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
-ASSESSORS = (Role.ADMIN, Role.ASSESSOR)
 
 
 def _int(raw: str | None) -> int | None:
@@ -108,12 +105,13 @@ def dashboard(season_id: int):
 def _managed(season_id: int, action):
     """Run a management action on the season, then go back to the dashboard."""
     season = _season(season_id)
-    try:
-        message = action(season)
-    except ServiceError as error:
-        return refused(error, lambda: dashboard_page(season_id))
-    flash(message, "info")
-    return redirect(url_for("seasons.dashboard", season_id=season_id))
+    return perform(
+        None,
+        lambda: dashboard_page(season_id),
+        lambda: action(season),
+        done=lambda message: message,
+        target=url_for("seasons.dashboard", season_id=season_id),
+    )
 
 
 @bp.post("/seasons/<int:season_id>/edit")

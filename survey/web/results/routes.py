@@ -5,7 +5,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
-from survey.models import Role
 from survey.services import NotFound, ServiceError
 from survey.services.archive import verify_upload
 from survey.services.audit import record_download
@@ -13,12 +12,11 @@ from survey.services.exports import EXPORT_KINDS, build_export, export_filename
 from survey.services.history import person_history
 from survey.services.results import compute_results, require_closed, set_team_parts
 from survey.services.sessions import get_for
-from survey.views import require_role
-from survey.views.downloads import send_download
+from survey.web.downloads import send_download
+from survey.web.kit import ASSESSORS, STAFF, require_role
 
 bp = Blueprint("results", __name__)
 
-STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
 SVG = "image/svg+xml"
 
 
@@ -117,7 +115,7 @@ def subject_document(session_id: int, subject_id: int, what: str):
 
 
 @bp.post("/sessions/<int:session_id>/results/team-parts")
-@require_role(Role.ADMIN, Role.ASSESSOR)
+@require_role(*ASSESSORS)
 def team_parts(session_id: int):
     session = get_for(current_user, session_id, organize=False)
     require_closed(session)

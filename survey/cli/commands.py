@@ -1,32 +1,40 @@
-"""The `survey` command: this app's Flask CLI with the platform's own commands."""
+"""Serving and session commands: run, create-user, demo, close, export, verify."""
 
 import json
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
-from survey import create_app
+from survey.cli.boundary import one_transaction
 from survey.extensions import db
+from survey.links import vote_url
 from survey.models import Role
 from survey.security import display_code
 from survey.services import ServiceError
-from survey.services.codes import vote_url
 
 
-def prepare_database() -> None:
-    """Bring the schema up to date and create the first administrator if there is none."""
+def prepare_database() -> tuple[str, str] | None:
+    """Bring the schema up to date and create the first administrator if there is none.
+
+    Returns the first administrator's login when this call created it. The transaction is
+    committed before returning: a command that goes on to serve must not hold SQLite's
+    write lock (every ballot would then wait out the busy timeout and fail).
+    """
     from flask_migrate import upgrade
 
     from survey.services.accounts import ensure_first_admin
 
     upgrade()
     first = ensure_first_admin()
+    db.session.commit()
+    db.session.remove()
     if first:
         username, password = first
         click.secho("已创建首个管理员账号（密码只显示这一次，请妥善保存）：", fg="yellow", err=True)
         click.secho(f"  用户名 {username}  密码 {password}", fg="yellow", err=True)
+    return first
 
 
 @click.command("run")
@@ -34,21 +42,28 @@ def prepare_database() -> None:
 @click.option("--port", default=5000, show_default=True, type=int, envvar="PORT", help="端口")
 @with_appcontext
 def run_command(host: str, port: int) -> None:
-    """Upgrade the database and serve the platform (for a meeting, prefer gunicorn)."""
+    """Upgrade the database and serve the platform with gunicorn, as on meeting day."""
+    import os
+    import sys
+
     prepare_database()
-    click.echo(f"平台地址：{current_app.config['PUBLIC_BASE_URL']}/")
-    from werkzeug.serving import run_simple
-
-    from survey.redaction import RedactingRequestHandler
-
-    # app.run() refuses to start inside a Flask CLI command; serve with werkzeug directly.
-    run_simple(
-        host,
-        port,
-        current_app._get_current_object(),
-        threaded=True,
-        request_handler=RedactingRequestHandler,
-    )
+    click.echo(f"平台地址：{current_app.config['PUBLIC_BASE_URL']}/", err=True)
+    # Nothing of this process survives into the server: its app context, connections and
+    # any transaction end here, and gunicorn's workers build their own app.
+    db.engine.dispose()
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:survey.gunicorn_conf",
+        "--bind",
+        f"{host}:{port}",
+        "survey:create_app()",
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - a fixed argument list, no shell
 
 
 @click.command("create-user")
@@ -56,7 +71,7 @@ def run_command(host: str, port: int) -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ORGANIZER.value)
 @click.option("--name", "display_name", default="", help="显示的姓名")
 @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
-@with_appcontext
+@one_transaction
 def create_user_command(username: str, role: str, display_name: str, password: str) -> None:
     """Add an account (admin, organizer or assessor)."""
     from survey.services.accounts import create_user
@@ -71,12 +86,12 @@ def create_user_command(username: str, role: str, display_name: str, password: s
 @click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出，供脚本使用")
 @click.option("--codes", "codes_per_group", type=click.IntRange(1, 500), default=None)
-@with_appcontext
+@one_transaction
 def demo_command(as_json: bool, codes_per_group: int | None) -> None:
     """Create an open demo session with codes, and print where to go."""
     from survey.services.demo import create_demo
 
-    prepare_database()
+    first_admin = prepare_database()
     result = create_demo(codes_per_group or current_app.config["DEMO_CODES_PER_GROUP"])
     base = current_app.config["PUBLIC_BASE_URL"]
     payload = {
@@ -86,6 +101,9 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
         "sessions_url": f"{base}/sessions",
         "code_entry_url": f"{base}/v",
         "organizer": {"username": result.username, "password": result.password},
+        "first_admin": (
+            {"username": first_admin[0], "password": first_admin[1]} if first_admin else None
+        ),
         "codes": [
             {"group": group, "code": display_code(code), "vote_url": vote_url(code)}
             for group, codes in result.codes.items()
@@ -106,7 +124,7 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
 
 @click.command("close")
 @click.argument("session_id", type=int)
-@with_appcontext
+@one_transaction
 def close_command(session_id: int) -> None:
     """Close an open session: stop accepting ballots and anonymise their storage."""
     from survey.extensions import db
@@ -136,7 +154,7 @@ def close_command(session_id: int) -> None:
     help="json 归档数据；xlsx 统计表；pdf 汇报测评报告；zip 廉政档案结果单",
 )
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
-@with_appcontext
+@one_transaction
 def export_command(session_id: int, kind: str, out: str) -> None:
     """Export a closed session's results (JSON keys as in `survey score --json`, plus the seal)."""
     from survey.models import EvalSession
@@ -171,32 +189,3 @@ def verify_command(file: str) -> None:
     click.echo(message)
     if not ok:
         raise SystemExit(1)
-
-
-def register_commands(app) -> None:
-    """Add the platform's commands to app.cli, so `survey` and `flask --app survey` agree."""
-    from survey.cli_ops import OPS_COMMANDS
-    from survey.cli_score import score
-
-    commands = (
-        run_command,
-        create_user_command,
-        demo_command,
-        close_command,
-        score,
-        export_command,
-        verify_command,
-        *OPS_COMMANDS,
-    )
-    for command in commands:
-        app.cli.add_command(command)
-
-
-def main() -> None:
-    """Entry point of the `survey` console script."""
-    from flask.cli import routes_command, shell_command
-
-    cli = FlaskGroup(create_app=create_app, add_default_commands=False, help="民主测评平台命令行。")
-    cli.add_command(shell_command)
-    cli.add_command(routes_command)
-    cli.main(prog_name="survey")

@@ -1,0 +1,5 @@
+"""admin pages."""
+
+from survey.web.admin.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""auth pages."""
+
+from survey.web.auth.routes import bp
+
+__all__ = ["bp"]

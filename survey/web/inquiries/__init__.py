@@ -1,0 +1,5 @@
+"""inquiries pages."""
+
+from survey.web.inquiries.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""ops pages."""
+
+from survey.web.ops.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""results pages."""
+
+from survey.web.results.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""screen pages."""
+
+from survey.web.screen.routes import bp
+
+__all__ = ["bp"]

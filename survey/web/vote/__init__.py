@@ -1,0 +1,5 @@
+"""vote pages."""
+
+from survey.web.vote.routes import bp
+
+__all__ = ["bp"]
