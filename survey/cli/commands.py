@@ -126,7 +126,7 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
 @click.argument("session_id", type=int)
 @one_transaction
 def close_command(session_id: int) -> None:
-    """Close an open session: stop accepting ballots and anonymise their storage."""
+    """Close an open session, or resume a close left 正在结束: open, shuffle, seal, scrub."""
     from survey.extensions import db
     from survey.models import EvalSession
     from survey.services.sessions import close_session
@@ -183,8 +183,12 @@ def export_command(session_id: int, kind: str, out: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def verify_command(file: str) -> None:
     """Check an exported archive (JSON, or ZIP with archive.json) against its seal and recount."""
-    from survey.services.archive import verify_upload
+    from survey.services.archive import MAX_ARCHIVE_BYTES, verify_upload
+    from survey.uploads import size_text
 
+    if Path(file).stat().st_size > MAX_ARCHIVE_BYTES:  # refuse before reading it into memory
+        click.echo(f"归档文件超过{size_text(MAX_ARCHIVE_BYTES)}的上限，未予校验。")
+        raise SystemExit(1)
     ok, message = verify_upload(Path(file).read_bytes())
     click.echo(message)
     if not ok:

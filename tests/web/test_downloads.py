@@ -134,17 +134,20 @@ def test_survey_export_runs_as_a_process_for_each_format(voted, database_url, tm
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
     survey = str(Path(sys.executable).with_name("survey"))
+    seal, session_id = session.seal, session.id
+    # The command is another process: the test must not hold SQLite's write lock meanwhile.
+    db.session.commit()
     for kind in KINDS:
         out = tmp_path / f"export.{kind}"
         done = subprocess.run(
-            [survey, "export", str(session.id), "--format", kind, "--out", str(out)],
+            [survey, "export", str(session_id), "--format", kind, "--out", str(out)],
             env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert done.returncode == 0, done.stderr
-        assert session.seal in done.stderr
+        assert seal in done.stderr
         data = out.read_bytes()
         if kind == "json":
             assert {row["rate"] for row in json.loads(data)["results"]} == {"8/14"}
