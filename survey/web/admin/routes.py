@@ -11,6 +11,7 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from survey.clock import in_beijing
 from survey.extensions import db
 from survey.models import AuditEntry, Role
 from survey.services import ServiceError
@@ -78,6 +79,7 @@ def users_page(form=None, status: int = 200):
         reset_form=ResetForm(formdata=None),
         entries=entries,
         action_label=action_label,
+        in_beijing=in_beijing,
     )
     return page, status
 
