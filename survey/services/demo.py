@@ -66,5 +66,8 @@ def create_demo(codes_per_group: int) -> DemoResult:
     db.session.add(session)
     db.session.commit()
     codes = {group.name: issue_codes(group, codes_per_group, organizer) for group in session.groups}
+    session_id = session.id
     open_session(session, organizer)
-    return DemoResult(session.id, DEMO_USERNAME, password, codes)
+    # Read nothing after the commit: a read would begin a new transaction, and under SQLite's
+    # up-front write lock that transaction would block every request until the caller ends it.
+    return DemoResult(session_id, DEMO_USERNAME, password, codes)

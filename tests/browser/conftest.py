@@ -82,9 +82,23 @@ def browser(playwright, fontconfig_with_cjk):
     browser.close()
 
 
+def end_test_transactions(page) -> None:
+    """End the test's own transaction whenever the browser sends a request.
+
+    Under production locking a transaction the test left open (reading an attribute after a
+    commit begins one) holds SQLite's write lock, and the browser's next POST would wait it
+    out; IsolatedClient does the same before each test-client request. The handler holds the
+    Session object itself, not db.session: it runs in Playwright's greenlet, outside the
+    test's app context.
+    """
+    session = db.session()
+    page.on("request", lambda _request: session.commit())
+
+
 @pytest.fixture
-def page(browser):
+def page(app, browser):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
+    end_test_transactions(page)
     yield page
     context.close()

@@ -17,6 +17,7 @@ from survey.services import roster
 from survey.services import sessions as sessions_service
 from survey.services.roster import SubjectInput
 from survey.services.sessions import GroupInput, SessionInput
+from tests.browser.conftest import end_test_transactions
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -90,6 +91,7 @@ def test_the_screen_counts_a_new_ballot_without_reloading(live_server, browser, 
     sessions_service.open_session(session, owner)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 720})
     page = context.new_page()
+    end_test_transactions(page)
     requests, violations = [], []
     page.on("request", lambda request: requests.append(request.url))
     page.on(

@@ -33,13 +33,14 @@ def test_admin_creates_assessor_organizer_shares_assessor_downloads(
     cast(client, open_session.codes[:6], "good")
     cast(client, open_session.codes[30:33], "poor")
     close_session(db.session.get(EvalSession, session_id), None)
-    admin = make_user("guanliyuan", role=Role.ADMIN)
+    admin = make_user("guanliyuan", role=Role.ADMIN).username
+    db.session.commit()  # end the test's transaction: the server needs SQLite's write lock
 
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     page = context.new_page()
 
     # The administrator creates the assessor's account and reads the password shown once.
-    log_in(page, live_server, admin.username, TEST_PASSWORD)
+    log_in(page, live_server, admin, TEST_PASSWORD)
     page.click("text=用户管理")
     page.fill("#username", "kaohezu1")
     page.fill("#display_name", "考核组 张三")

@@ -11,13 +11,14 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from survey.clock import in_beijing
 from survey.extensions import db
 from survey.models import AuditEntry, Role
 from survey.services import ServiceError
 from survey.services import accounts as account_service
 from survey.services.audit import action_label
 from survey.services.rulesets import ruleset_entries, ruleset_entry, upload_ruleset
-from survey.web.kit import require_role
+from survey.web.kit import Form, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,7 +34,7 @@ ACCOUNT_ACTIONS = (
 )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(
         "用户名（登录用）", validators=[DataRequired("请输入用户名"), Length(max=64)]
     )
@@ -41,16 +42,16 @@ class UserForm(FlaskForm):
     role = SelectField("角色", choices=ROLE_CHOICES, default=Role.ASSESSOR.value)
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(Form):
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=64)])
     role = SelectField("角色", choices=ROLE_CHOICES)
 
 
-class ActiveForm(FlaskForm):
+class ActiveForm(Form):
     active = HiddenField(validators=[AnyOf(["1", "0"], "无法识别的操作")])
 
 
-class ResetForm(FlaskForm):
+class ResetForm(Form):
     """A button that only needs its CSRF token."""
 
 
@@ -78,6 +79,7 @@ def users_page(form=None, status: int = 200):
         reset_form=ResetForm(formdata=None),
         entries=entries,
         action_label=action_label,
+        in_beijing=in_beijing,
     )
     return page, status
 

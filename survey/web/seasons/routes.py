@@ -33,7 +33,6 @@ from survey.web.kit import ASSESSORS, ORGANIZERS, STAFF, perform, refused, requi
 bp = Blueprint("seasons", __name__)
 
 
-
 def _int(raw: str | None) -> int | None:
     return strict_int(raw or "", 1, 10**9)
 
