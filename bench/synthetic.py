@@ -1,7 +1,8 @@
 """A closed synthetic session in a throwaway SQLite instance, for the report and tally benches.
 
-Ballots and answers are inserted in bulk (executemany), then the session is closed through
-survey.services.sessions.close_session, so the benches see what a real close leaves behind.
+Ballots are sealed to the session key as cast() seals them and inserted in bulk (executemany),
+then the session is closed through survey.services.sessions.close_session, which opens every
+seal, shuffles and scrubs: the benches see what a real close does and leaves behind.
 """
 
 import contextlib
@@ -24,19 +25,17 @@ from survey.domain import DEFAULT_RULESET_ID, get_shipped  # noqa: E402
 from survey.domain.questionnaire import shipped  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.models import (  # noqa: E402
-    Answer,
-    Ballot,
     EvalSession,
     MeetingType,
     RaterGroup,
     Role,
+    SealedBallot,
     Subject,
     SubjectRole,
     User,
-    random_id,
 )
 from survey.security import hash_password, new_password  # noqa: E402
-from survey.services.ballots import COMMENT_ITEM  # noqa: E402
+from survey.services.sealing import ballot_plaintext, seal  # noqa: E402
 from survey.services.sessions import close_session, open_session  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
@@ -78,10 +77,16 @@ def _profiles(count: int, rng: random.Random) -> list[tuple[float, ...]]:
     return profiles
 
 
+SEAL_CPU: list[float] = []  # CPU seconds spent sealing, per build
+
+
 def build_closed_session(
     subjects: int, ballots: int, seed: int = 2025
 ) -> tuple[EvalSession, float]:
-    """Create, fill and close a session; return it and the seconds close_session took."""
+    """Create, fill and close a session; return it and the seconds close_session took.
+
+    The CPU time spent sealing the ballots is appended to SEAL_CPU.
+    """
     rng = random.Random(seed)
     owner = User(
         username="bench",
@@ -127,23 +132,22 @@ def build_closed_session(
     group_ids = [g.id for g in session.groups]
     weights = [share for _, share in GROUPS]
     # Generated and inserted a chunk at a time, so 100,000 ballots need little memory.
+    public_key = session.ballot_public_key
+    sealing = 0.0
     for first in range(0, ballots, CHUNK_BALLOTS):
-        ballot_rows, answer_rows = [], []
+        rows = []
         for number in range(first, min(first + CHUNK_BALLOTS, ballots)):
-            ballot_id = random_id()
-            overall = f"建议加强作风建设，第{number % 97}条意见。" if rng.random() < 0.05 else None
-            ballot_rows.append(
-                {
-                    "id": ballot_id,
-                    "session_id": session.id,
-                    "group_id": rng.choices(group_ids, weights)[0],
-                    "paper": False,
-                    "comment": overall,
-                }
+            overall = f"建议加强作风建设，第{number % 97}条意见。" if rng.random() < 0.05 else ""
+            ratings, comments = _answers(rng, subject_ids, profiles)
+            plaintext = ballot_plaintext(
+                rng.choices(group_ids, weights)[0], False, ratings, comments, overall
             )
-            answer_rows.extend(_answers(rng, ballot_id, subject_ids, profiles))
-        db.session.execute(sa.insert(Ballot), ballot_rows)
-        db.session.execute(sa.insert(Answer), answer_rows)
+            started = time.process_time()
+            box = seal(public_key, plaintext)
+            sealing += time.process_time() - started
+            rows.append({"session_id": session.id, "box": box})
+        db.session.execute(sa.insert(SealedBallot), rows)
+    SEAL_CPU.append(sealing)
     db.session.commit()
     started = time.perf_counter()
     close_session(session, None)
@@ -151,27 +155,17 @@ def build_closed_session(
 
 
 def _answers(
-    rng: random.Random, ballot_id: str, subject_ids: list[int], profiles: list[tuple[float, ...]]
-) -> Iterator[dict]:
-    """Yield one ballot's answers: a rating per subject (2 % abstain), now and then a comment."""
+    rng: random.Random, subject_ids: list[int], profiles: list[tuple[float, ...]]
+) -> tuple[dict, dict]:
+    """One ballot's ratings (2 % of lines abstain) and, now and then, a comment."""
+    ratings, comments = {}, {}
     for subject_id, profile in zip(subject_ids, profiles, strict=True):
         if rng.random() < 0.02:
             continue
-        yield {
-            "ballot_id": ballot_id,
-            "subject_id": subject_id,
-            "item": "overall",
-            "value": rng.choices(OPTIONS, profile)[0],
-            "comment": None,
-        }
+        ratings[(subject_id, "overall")] = rng.choices(OPTIONS, profile)[0]
         if rng.random() < 0.01:
-            yield {
-                "ballot_id": ballot_id,
-                "subject_id": subject_id,
-                "item": COMMENT_ITEM,
-                "value": None,
-                "comment": f"希望在{rng.choice('调研督导学习落实')}方面再加强。",
-            }
+            comments[subject_id] = f"希望在{rng.choice('调研督导学习落实')}方面再加强。"
+    return ratings, comments
 
 
 def _name(rng: random.Random, index: int) -> str:

@@ -20,6 +20,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     load_settings(app, test_config)
+    from survey.inputs import CleanRequest, IdConverter
+
+    # Before any route is added: every <id:...> is a strict id, every form value clean.
+    app.request_class = CleanRequest
+    app.url_map.converters["id"] = IdConverter
     _init_extensions(app)
 
     from survey.cli import register_commands
@@ -29,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_views(app)
     init_security_headers(app)
     register_commands(app)
+    from survey.web.redaction import install as redact_logs
+
+    redact_logs(app)
     return app
 
 

@@ -1,5 +1,7 @@
 """The Flask extensions, created unbound so that every module can import them."""
 
+import contextlib
+import os
 from contextvars import ContextVar
 
 import sqlalchemy as sa
@@ -36,6 +38,7 @@ write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 def configure_sqlite(engine: sa.Engine) -> None:
     """Set SQLite up for several worker processes: WAL, FULL sync, busy wait, BEGIN IMMEDIATE."""
+    owner_only(engine.url.database)
 
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -56,3 +59,23 @@ def configure_sqlite(engine: sa.Engine) -> None:
             return  # VACUUM and checkpoints run outside any transaction
         # A deferred BEGIN that later writes can fail with SQLITE_BUSY_SNAPSHOT under WAL.
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def owner_only(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite first opens it.
+
+    SQLite gives the -wal, -shm and -journal files it creates the permissions of the database
+    file, so making the database 0600 makes them 0600 too. An existing file is tightened.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        descriptor = os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):  # not ours, or gone: leave it
+                os.chmod(database + suffix, 0o600)
+    except OSError:
+        return  # a folder that does not exist yet: SQLite will say so
+    else:
+        os.close(descriptor)  # an empty file is a valid, empty SQLite database

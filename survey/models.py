@@ -54,11 +54,19 @@ class Role(StrEnum):
 class SessionState(StrEnum):
     DRAFT = "draft"
     OPEN = "open"
+    # No longer accepting ballots; the count, shuffle, seal and scrub are still under way
+    # (survey/services/closing.py). Results stay hidden until CLOSED.
+    CLOSING = "closing"
     CLOSED = "closed"
 
     @property
     def label(self) -> str:
-        return {"draft": "准备中", "open": "测评进行中", "closed": "已结束"}[self.value]
+        return {
+            "draft": "准备中",
+            "open": "测评进行中",
+            "closing": "正在结束",
+            "closed": "已结束",
+        }[self.value]
 
 
 class MeetingType(StrEnum):
@@ -96,10 +104,17 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Part of every login session's identity: raising it (logout, password reset, disabling)
+    # ends every session of the account, on every device, at its next request.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What the login session stores: the id and the session version, "12.3"."""
+        return f"{self.id}.{self.session_version or 1}"
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
@@ -161,6 +176,11 @@ class EvalSession(db.Model):
     team_parts_waived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     result_seal: Mapped[str | None] = mapped_column(sa.String(64))
     result_signature: Mapped[str | None] = mapped_column(sa.String(128))
+    # The X25519 public key ballots are sealed to while the session is open (32 bytes, hex).
+    # Its private half lives outside the database and is destroyed when the close commits.
+    ballot_public_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # While CLOSING: the next step of the close still to do (survey/services/closing.py).
+    close_step: Mapped[str | None] = mapped_column(sa.String(16))
 
     owner: Mapped[User] = relationship()
     subjects: Mapped[list["Subject"]] = relationship(
@@ -291,6 +311,25 @@ class Ballot(db.Model):
     )
 
 
+class SealedBallot(db.Model):
+    """A ballot as submitted while the session is open: ciphertext only.
+
+    The content (group, answers, comments, paper or phone) is sealed to the session's public
+    key; the private key never enters the database, so neither the file, its WAL nor a backup
+    made during voting can read it, and the key is destroyed once the close has opened all
+    seals in one shuffled batch.
+    """
+
+    __tablename__ = "sealed_ballot"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_id)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), index=True
+    )
+    box: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
 class Answer(db.Model):
     """A ballot's answer to one item about one subject; a blank item is simply absent."""
 
@@ -333,8 +372,9 @@ class AuditEntry(db.Model):
 class PaperEntry(db.Model):
     """One clerk's keying of one paper 测评表, kept only until a second clerk agrees.
 
-    It necessarily pairs a code with answers, so it is deleted the moment the two entries
-    agree and the anonymous ballot is stored.
+    It necessarily pairs a code with answers, so the answers are sealed to the session key
+    like a ballot, and compared through a digest keyed by a secret kept with that key (both
+    destroyed at close). The entries go the moment the two agree and the sealed ballot is stored.
     """
 
     __tablename__ = "paper_entry"
@@ -348,8 +388,10 @@ class PaperEntry(db.Model):
     )
     code_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     clerk_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
-    # The checked submission as canonical JSON, compared byte for byte with the other entry.
+    # The checked submission as canonical JSON, sealed to the session key (base64).
     answers: Mapped[str] = mapped_column(sa.Text)
+    # HMAC of that canonical JSON under the session's entry key: equal digests, equal entries.
+    digest: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     clerk: Mapped[User] = relationship()
@@ -359,6 +401,16 @@ class FailedAttempt(db.Model):
     """Failed ballot-code attempts per client bucket and minute, shared by every worker."""
 
     __tablename__ = "failed_attempt"
+
+    bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class LoginFailure(db.Model):
+    """Failed logins per keyed bucket (one account, or one client network) and minute."""
+
+    __tablename__ = "login_failure"
 
     bucket: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -52,6 +52,16 @@ def code_hash(key: str, code: str) -> str:
     return hmac.new(key.encode(), canonical_code(code).encode(), hashlib.sha256).hexdigest()
 
 
+def report_token(key: str, session_id: int, subject_id: int) -> str:
+    """The unguessable part of a written report's address, shown only on ballot pages.
+
+    Subject ids are sequential; without this anyone could read every report of an open
+    session by counting. Keyed like the code hashes, so it cannot be computed without the key.
+    """
+    message = f"report:{session_id}:{subject_id}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
 def _fernet(key: str):
     from base64 import urlsafe_b64encode
 

@@ -1,7 +1,7 @@
 """sign-off by the assessment team: the result seal and its signature
 
 Revision ID: 0005_i14
-Revises: 0004
+Revises: 0005_i16
 Create Date: 2026-11-29
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_i14'
-down_revision = '0004'
+down_revision = '0005_i16'
 branch_labels = None
 depends_on = None
 

@@ -126,7 +126,7 @@ def demo_command(as_json: bool, codes_per_group: int | None) -> None:
 @click.argument("session_id", type=int)
 @one_transaction
 def close_command(session_id: int) -> None:
-    """Close an open session: stop accepting ballots and anonymise their storage."""
+    """Close an open session, or resume a close left 正在结束: open, shuffle, seal, scrub."""
     from survey.extensions import db
     from survey.models import EvalSession
     from survey.services.sessions import close_session

@@ -4,7 +4,6 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,9 @@ REQUIRED = (SUBJECT, CATEGORY, *COUNT_COLUMNS)
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-_INTEGER_RE = re.compile(r"[0-9]+")
+_INTEGER_RE = re.compile(r"[0-9]{1,15}")
+# A tally sheet has one row per subject: far fewer than this.
+MAX_ROWS = 2000
 
 
 class ScoreFileError(ValueError):
@@ -38,7 +39,11 @@ class ScoreRow:
 def read_score_file(path: str | Path) -> list[ScoreRow]:
     """Read and validate a tally sheet; raise ScoreFileError on the first defect."""
     path = Path(path)
+    from survey.uploads import MAX_UPLOAD_BYTES, size_text
+
     try:
+        if path.stat().st_size > MAX_UPLOAD_BYTES:
+            raise ScoreFileError(f"文件 {path.name} 超过{size_text(MAX_UPLOAD_BYTES)}的上限")
         data = path.read_bytes()
     except OSError as exc:
         raise ScoreFileError(f"无法读取文件 {path}:{exc.strerror or exc}") from None
@@ -74,21 +79,13 @@ def _csv_rows(data: bytes) -> list[list[object]]:
 
 
 def _xlsx_rows(data: bytes) -> list[list[object]]:
-    # Imported here so that reading CSV does not need openpyxl.
-    import openpyxl
+    # Imported here so that reading CSV does not need openpyxl (survey.uploads imports it lazily).
+    from survey.uploads import UploadRefused, xlsx_rows
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise ScoreFileError(f"无法读取 XLSX 文件:{exc}") from None
-    try:
-        sheet = workbook.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, AttributeError) as exc:
-        # A damaged sheet surfaces as any of these from openpyxl's lazy reader.
-        raise ScoreFileError(f"无法读取 XLSX 文件:{exc}") from None
-    finally:
-        workbook.close()
+        return xlsx_rows(data, max_rows=MAX_ROWS, what="XLSX 文件")
+    except UploadRefused as refused:
+        raise ScoreFileError(f"无法读取 XLSX 文件:{refused}") from None
 
 
 def _cell_text(value: object) -> str:

@@ -339,6 +339,10 @@ def parse_checklist(text: str | bytes, source: str) -> Checklist:
         raise RuleFileError(source, "文件不是 UTF-8 编码") from None
     except tomllib.TOMLDecodeError as exc:
         raise RuleFileError(source, f"TOML 语法错误:{exc}") from None
+    except ValueError:
+        raise RuleFileError(source, "TOML 中的数字位数过多") from None
+    except RecursionError:
+        raise RuleFileError(source, "TOML 嵌套层数过多") from None
     return _Parser(source).parse(data, content)
 
 

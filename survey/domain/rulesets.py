@@ -455,6 +455,12 @@ def parse_ruleset(text: str | bytes, source: str) -> RuleSet:
         data = tomllib.loads(decoded, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RuleFileError(source, f"TOML 语法错误:{exc}") from None
+    except ValueError:
+        # tomllib raises a bare ValueError for an integer of more than 4,300 digits.
+        raise RuleFileError(source, "TOML 中的数字位数过多") from None
+    except RecursionError:
+        # Uploads are depth-checked first (survey.uploads); this guards every other caller.
+        raise RuleFileError(source, "TOML 嵌套层数过多") from None
     return _Parser(source).parse(data, content)
 
 

@@ -14,6 +14,8 @@ from .votes import VoteCounts
 
 OVERALL_ITEM = "overall"
 MIN_GROUP_SIZE_FLOOR = 3
+# The label a hidden group's ballots carry wherever ballots are listed one by one.
+MERGED_GROUP = "其他类别（合并）"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,25 @@ def shown_groups(received_by_group: Mapping[str, int], min_size: int) -> set[str
     if len(hidden) == 1 and shown:
         shown.remove(min(shown, key=lambda name: (received_by_group[name], name)))
     return shown
+
+
+def merge_hidden_groups(
+    groups: Sequence[GroupSpec], ballot_groups: Iterable[str], min_size: int
+) -> tuple[list[GroupSpec], dict[str, str]]:
+    """Apply the small-group rule to listed ballots: return the groups and each one's label.
+
+    The groups shown_groups() hides become one merged group (expected counts summed), and
+    their ballots carry its label, so no export lists a small group's ballots under its name.
+    """
+    received: Counter = Counter({group.name: 0 for group in groups})
+    received.update(ballot_groups)
+    shown = shown_groups(received, min_size)
+    hidden = [group for group in groups if group.name not in shown]
+    labels = {group.name: group.name if group.name in shown else MERGED_GROUP for group in groups}
+    if not hidden:
+        return list(groups), labels
+    kept = [group for group in groups if group.name in shown]
+    return kept + [GroupSpec(MERGED_GROUP, sum(group.expected for group in hidden))], labels
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,14 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from survey.domain.numbers import format_decimal, format_fixed
 from survey.reports.figures import beijing_text
 from survey.reports.fonts import add_cjk_font
+from survey.reports.xlsx import neutralise
 from survey.services.seasons import SeasonOverview, UnitRow
-
-# A cell starting with one of these is a formula to a spreadsheet (CWE-1236).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(value: str) -> str:
-    """Neutralise user text that a spreadsheet would run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """The session workbook's neutraliser: no control characters (which openpyxl refuses to
+    write, failing the whole download) and no formula (CWE-1236)."""
+    return neutralise(value)
 
 
 def _number(value: Fraction | None) -> Decimal | None:

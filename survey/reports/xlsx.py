@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from survey.domain.numbers import format_decimal
+from survey.domain.tally import MERGED_GROUP
 from survey.reports.figures import (
     NO_VALID_VOTES,
     VERIFY_HINT,
@@ -45,7 +46,6 @@ SUMMARY_SHEET = "汇总"
 BALLOTS_SHEET = "原始选票（匿名）"
 COMMENTS_SHEET = "意见建议"
 ABSTAIN = "弃权"
-MERGED_GROUP = "其他类别（合并）"
 SHEET_NAME_MAX = 31
 # Spreadsheets read a cell starting with these as a formula (CWE-1236).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

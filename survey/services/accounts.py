@@ -58,7 +58,8 @@ def reset_password(user: User, actor: User | None) -> str:
     password = new_password()
     user.password_hash = hash_password(password)
     record(actor, "reset_password", detail=user.username)
-    db.session.commit()
+    db.session.flush()
+    end_sessions(user)  # commits the new hash with the new session version
     return password
 
 
@@ -72,7 +73,8 @@ def set_active(user: User, active: bool, actor: User | None) -> None:
         _keep_an_admin(user)
     user.active = active
     record(actor, "enable_user" if active else "disable_user", detail=user.username)
-    db.session.commit()
+    db.session.flush()
+    end_sessions(user)  # a disabled account's logins end at their next request
 
 
 def change_role(user: User, role: Role, actor: User | None) -> None:
@@ -142,6 +144,18 @@ def authenticate(username: str, password: str) -> User | None:
         check_password(_DUMMY_HASH, password)
         return None
     return user if check_password(user.password_hash, password) else None
+
+
+def end_sessions(user: User) -> None:
+    """End every login session of this account, on every device, at its next request."""
+    db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(user)
 
 
 def ensure_first_admin() -> tuple[str, str] | None:

@@ -8,9 +8,7 @@ seals, checks every file of a ZIP against the signed manifest and every PDF's ow
 and, when the archive was signed by this instance, compares with the seals recorded here.
 """
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 
 from survey.domain.attest import (
@@ -31,14 +29,21 @@ from survey.domain.seal import SEAL_FORMAT, seal_of
 from survey.services import ServiceError
 from survey.services.results import SessionResults, seal_document
 from survey.services.signing import fingerprint, signature_valid
+from survey.uploads import (
+    UploadRefused,
+    check_json_nesting,
+    check_size,
+    check_toml_nesting,
+    open_zip,
+    read_member,
+)
 
 ARCHIVE_MEMBER = "archive.json"
 ARCHIVE_FORMAT = "survey-archive-2"
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_SIGNATURE_NAME = "MANIFEST.sig"
 PUBLIC_KEY_NAME = "public_key.pem"
-MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
-MAX_MEMBERS = 2000
+MAX_ARCHIVE_BYTES = 50 * 1024 * 1024
 
 
 def _exact_text(value) -> str | None:
@@ -75,6 +80,9 @@ def archive_document(results: SessionResults) -> dict:
     if results.seal is None:
         raise ServiceError("测评尚未结束封存，不能导出归档。")
     sealed = seal_document(results.session, results.ballots)
+    if seal_of(sealed) != results.seal:
+        # Sealed before hidden groups were merged in the document: export it as sealed.
+        sealed = seal_document(results.session, results.ballots, merge=False)
     if seal_of(sealed) != results.seal:
         # The stored ballots no longer match what was sealed at close: say so, export nothing.
         raise ServiceError("数据库中的选票与结束时的封存码不一致，已停止导出，请联系管理员核查。")
@@ -159,24 +167,46 @@ def instance_trust(extra_keys: list[bytes] = (), *, compare_records: bool = True
 
 
 def verify_upload(data: bytes, trust: Trust | None = None) -> Verdict:
-    """Check an exported archive: its JSON, the ZIP, or a single signed PDF."""
+    """Check an exported archive: its JSON, the ZIP, or a single signed PDF.
+
+    Bounded before anything is expanded (survey.uploads): the ZIP's members and their sum by
+    their declared sizes, each member by the bytes actually inflated, and the nesting depth
+    of the JSON and of the rule set sealed inside it.
+    """
     trust = trust or instance_trust()
     verdict = Verdict()
-    if len(data) > MAX_ARCHIVE_BYTES:
-        verdict.fail("文件过大，无法校验。")
-        return verdict
-    if data[:2] == b"PK":
-        _verify_zip(data, trust, verdict)
-    elif data[:5] == b"%PDF-":
-        _verify_pdf(data, trust, verdict, "PDF 文件")
-    else:
-        try:
-            archive = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            verdict.fail("文件不是测评归档（既不是 JSON、ZIP，也不是结果单 PDF）。")
-            return verdict
-        _verify_archive(archive, trust, verdict)
+    try:
+        check_size(data, MAX_ARCHIVE_BYTES, "归档文件")
+        if data[:2] == b"PK":
+            _verify_zip(data, trust, verdict)
+        elif data[:5] == b"%PDF-":
+            _verify_pdf(data, trust, verdict, "PDF 文件")
+        else:
+            archive = _read_json(data)
+            if archive is None:
+                verdict.fail("文件不是测评归档（既不是 JSON、ZIP，也不是结果单 PDF）。")
+                return verdict
+            _verify_archive(archive, trust, verdict)
+    except UploadRefused as refused:
+        verdict.fail(str(refused))
     return verdict
+
+
+def _read_json(data: bytes) -> dict | None:
+    """Parse archive.json within bounds; None when it is not a JSON object."""
+    check_json_nesting(data, what="归档文件")
+    try:
+        # ValueError also covers integers of more than 4,300 digits.
+        archive = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(archive, dict):
+        return None
+    sealed = archive.get("sealed")
+    ruleset = sealed.get("ruleset") if isinstance(sealed, dict) else None
+    if isinstance(ruleset, dict) and isinstance(ruleset.get("content"), str):
+        check_toml_nesting(ruleset["content"], what="归档中的规则集")
+    return archive
 
 
 def _trusted_key(
@@ -378,23 +408,17 @@ _LABELS = {
 }
 
 
-def _bounded_members(bundle: zipfile.ZipFile, verdict: Verdict) -> dict[str, bytes] | None:
-    infos = bundle.infolist()
-    if len(infos) > MAX_MEMBERS or sum(i.file_size for i in infos) > 4 * MAX_ARCHIVE_BYTES:
-        verdict.fail("ZIP 文件过大或文件过多，无法校验。")
-        return None
-    return {info.filename: bundle.read(info) for info in infos}
-
-
 def _verify_zip(data: bytes, trust: Trust, verdict: Verdict) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
-            members = _bounded_members(bundle, verdict)
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
-        verdict.fail("ZIP 文件已损坏，无法读取。")
-        return
-    if members is None:
-        return
+    with open_zip(
+        data,
+        member_limit=MAX_ARCHIVE_BYTES,
+        total_limit=MAX_ARCHIVE_BYTES,
+        what="归档 ZIP 文件",
+    ) as bundle:
+        members = {
+            info.filename: read_member(bundle, info.filename, MAX_ARCHIVE_BYTES, "归档 ZIP 文件")
+            for info in bundle.infolist()
+        }
     missing = [
         name
         for name in (ARCHIVE_MEMBER, MANIFEST_NAME, MANIFEST_SIGNATURE_NAME, PUBLIC_KEY_NAME)
@@ -407,9 +431,8 @@ def _verify_zip(data: bytes, trust: Trust, verdict: Verdict) -> None:
         verdict.fail(f"ZIP 文件中缺少 {'、'.join(missing)}：无法核对文件清单和签名。")
     pem = _trusted_key(members.get(PUBLIC_KEY_NAME), trust, verdict, "ZIP")
     listed = _manifest(members, pem, verdict)
-    try:
-        archive = json.loads(members[ARCHIVE_MEMBER].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    archive = _read_json(members[ARCHIVE_MEMBER])
+    if archive is None:
         verdict.fail(f"{ARCHIVE_MEMBER} 无法读取。")
         return
     attest = _verify_archive(archive, trust, verdict)
@@ -422,12 +445,12 @@ def _verify_zip(data: bytes, trust: Trust, verdict: Verdict) -> None:
             verdict.fail(f"文件清单中的{label}与 archive.json 不同。")
     seals = {"close_seal": listed.get("close_seal"), "result_seal": listed.get("result_seal")}
     sheets = listed.get("sheets") or {}
-    for name, data_ in members.items():
+    for name, content in members.items():
         if not name.lower().endswith(".pdf"):
             continue
         expect = dict(seals, session_id=listed.get("session_id"))
         expect["subject_id"] = sheets.get(name)
-        _verify_pdf(data_, trust, verdict, name, expect=expect)
+        _verify_pdf(content, trust, verdict, name, expect=expect)
 
 
 def _manifest(members: dict[str, bytes], pem: bytes | None, verdict: Verdict) -> dict | None:

@@ -10,6 +10,7 @@ ACTION_LABELS = {
     "copy_session": "复制测评",
     "update_session": "修改测评信息",
     "open_session": "开始测评",
+    "begin_close": "开始结束测评",
     "close_session": "结束测评",
     "add_group": "添加参评人员类别",
     "update_group": "修改参评人员类别",

@@ -1,7 +1,9 @@
 """Casting ballots: look a code up, check a submission, store it exactly once.
 
-One transaction marks the code used and stores the ballot. The ballot row carries no code,
-time, address or sequence (see survey/models.py and docs/anonymity.md).
+One transaction marks the code used and stores the ballot sealed to the session's public key
+(survey/services/sealing.py): until the close opens the seals in one shuffled batch, the
+database holds ciphertext only. The sealed row carries no code, time, address or sequence
+(see survey/models.py and docs/anonymity.md).
 """
 
 import hashlib
@@ -13,9 +15,18 @@ from flask import current_app
 
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
-from survey.models import Answer, Ballot, BallotCode, CodeStatus, EvalSession, SessionState
+from survey.inputs import strict_int
+from survey.models import (
+    Ballot,
+    BallotCode,
+    CodeStatus,
+    EvalSession,
+    SealedBallot,
+    SessionState,
+)
 from survey.security import CODE_ALPHABET, CODE_LENGTH, canonical_code, code_hash
 from survey.services import ServiceError
+from survey.services.sealing import ballot_plaintext, create_session_key, seal
 
 MAX_FIELDS = 2000  # far above any real ballot (30 subjects x 4 items); refuses junk early
 COMMENT_ITEM = "comment"
@@ -91,7 +102,7 @@ def find_code(typed: str) -> BallotCode:
     session = db.session.get(EvalSession, code.session_id)
     if code.status == CodeStatus.VOID:
         raise CodeRefused(CodeProblem.VOID)
-    if session.state == SessionState.CLOSED:
+    if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise CodeRefused(CodeProblem.CLOSED)
     if session.state == SessionState.DRAFT:
         raise CodeRefused(CodeProblem.NOT_OPEN)
@@ -134,7 +145,7 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
         kind, _, rest = name.partition("-")
         if kind == "r":
             subject_id, _, item = rest.partition("-")
-            subject = subjects.get(int(subject_id)) if subject_id.isdigit() else None
+            subject = subjects.get(strict_int(subject_id))
             allowed = {i.key for i in questionnaire.items_for(subject.kind)} if subject else set()
             if item not in allowed:
                 raise BallotInvalid("测评表中有无法识别的项目，请刷新页面后重新填写。")
@@ -148,9 +159,9 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
                 raise BallotInvalid(f"意见建议每处不超过{limit}字，请删减后再提交。")
             if rest == "overall" and questionnaire.comment_overall:
                 submission.overall_comment = value
-            elif rest.isdigit() and int(rest) in subjects and questionnaire.comment_per_subject:
+            elif strict_int(rest) in subjects and questionnaire.comment_per_subject:
                 if value:
-                    submission.comments[int(rest)] = value
+                    submission.comments[strict_int(rest)] = value
             else:
                 raise BallotInvalid("测评表中有无法识别的意见栏，请刷新页面后重新填写。")
         else:
@@ -181,16 +192,20 @@ def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
     # PostgreSQL: a share lock on the session row makes a concurrent close wait for this
     # ballot, and this ballot wait for (then see) a close. SQLite's BEGIN IMMEDIATE already
     # serialises writers.
-    state = db.session.scalar(
-        sa.select(EvalSession.state)
+    state, public_key = db.session.execute(
+        sa.select(EvalSession.state, EvalSession.ballot_public_key)
         .where(EvalSession.id == code.session_id)
         .with_for_update(read=True)
-    )
+    ).one()
     if state != SessionState.OPEN:
         db.session.rollback()
         raise CodeRefused(
-            CodeProblem.CLOSED if state == SessionState.CLOSED else CodeProblem.NOT_OPEN
+            CodeProblem.NOT_OPEN if state == SessionState.DRAFT else CodeProblem.CLOSED
         )
+    if public_key is None:  # a session opened before ballots were sealed
+        db.session.rollback()
+        ensure_public_key(code.session_id)
+        return cast(code, submit_token, submission)
     claimed = db.session.execute(
         sa.update(BallotCode)
         .where(BallotCode.id == code.id, BallotCode.status == CodeStatus.UNUSED)
@@ -203,29 +218,54 @@ def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
         if is_repeat(code, submit_token):
             return
         raise CodeRefused(CodeProblem.VOID if code.status == CodeStatus.VOID else CodeProblem.USED)
-    store_ballot(code.session_id, code.group_id, submission, paper=False)
+    store_sealed(code.session_id, public_key, code.group_id, submission, paper=False)
     db.session.commit()
 
 
-def store_ballot(session_id: int, group_id: int, submission: Submission, *, paper: bool) -> None:
-    """Add the anonymous ballot to the current transaction."""
-    ballot = Ballot(
-        session_id=session_id,
-        group_id=group_id,
-        paper=paper,
-        comment=submission.overall_comment or None,
+def store_sealed(
+    session_id: int, public_key: str, group_id: int, submission: Submission, *, paper: bool
+) -> None:
+    """Add the ballot, sealed to the session key, to the current transaction (one INSERT)."""
+    box = seal(
+        public_key,
+        ballot_plaintext(
+            group_id,
+            paper,
+            submission.ratings,
+            submission.comments,
+            submission.overall_comment,
+        ),
     )
-    ballot.answers = [
-        Answer(subject_id=subject_id, item=item, value=value)
-        for (subject_id, item), value in submission.ratings.items()
-    ] + [
-        Answer(subject_id=subject_id, item=COMMENT_ITEM, comment=text)
-        for subject_id, text in submission.comments.items()
-    ]
-    db.session.add(ballot)
+    db.session.execute(sa.insert(SealedBallot).values(session_id=session_id, box=box))
+
+
+def ensure_public_key(session_id: int) -> str:
+    """Give an open session that has no key pair yet (opened by an older version) its own."""
+    db.session.execute(
+        sa.select(EvalSession.id).where(EvalSession.id == session_id).with_for_update()
+    )
+    public_key = db.session.scalar(
+        sa.select(EvalSession.ballot_public_key).where(EvalSession.id == session_id)
+    )
+    if public_key is None:
+        public_key = create_session_key(session_id)
+        db.session.execute(
+            sa.update(EvalSession)
+            .where(EvalSession.id == session_id)
+            .values(ballot_public_key=public_key)
+        )
+    db.session.commit()
+    return public_key
 
 
 def ballot_count(session_id: int) -> int:
-    return db.session.scalar(
+    """Ballots received: still sealed while open, opened (and counted) after close."""
+    sealed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SealedBallot)
+        .where(SealedBallot.session_id == session_id)
+    )
+    opened = db.session.scalar(
         sa.select(sa.func.count()).select_from(Ballot).where(Ballot.session_id == session_id)
     )
+    return int(sealed) + int(opened)

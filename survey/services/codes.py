@@ -39,7 +39,7 @@ def issue_codes(group: RaterGroup, count: int, actor: User | None) -> list[str]:
     if not isinstance(count, int) or not 1 <= count <= MAX_CODES_PER_BATCH:
         raise ServiceError(f"每次发放的测评码数量应在1到{MAX_CODES_PER_BATCH}之间。")
     lock_session(group.session)
-    if group.session.state == SessionState.CLOSED:
+    if group.session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise ServiceError("测评已结束，不能再发放测评码。")
     key = current_app.config["BALLOT_CODE_KEY"]
     codes = _fresh_codes(key, count)
@@ -115,7 +115,7 @@ def void_codes(session: EvalSession, typed: str, actor: User | None) -> int:
     if len(lines) > MAX_VOID_LINES:
         raise ServiceError(f"每次最多作废{MAX_VOID_LINES}个测评码。")
     lock_session(session)
-    if session.state == SessionState.CLOSED:
+    if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise ServiceError("测评已结束，测评码已全部失效，无需作废。")
     key = current_app.config["BALLOT_CODE_KEY"]
     errors: list[str] = []
@@ -150,7 +150,7 @@ def unused_codes_to_print(
     session: EvalSession, actor: User | None, group: RaterGroup | None = None
 ) -> list[tuple[RaterGroup, list[str]]]:
     """Return the unused codes in clear, per group (one group, or all), and log the printing."""
-    if session.state == SessionState.CLOSED:
+    if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise ServiceError("测评已结束，测评码已失效，不能再打印卡片。")
     key = current_app.config["BALLOT_CODE_KEY"]
     batches = []

@@ -90,8 +90,10 @@ def session_for_code(typed: str) -> tuple[BallotCode, EvalSession]:
     session = db.session.get(EvalSession, code.session_id)
     if session.meeting_type != MeetingType.SHUZE_SHULIAN:
         raise InquiryRefused("本次测评不是述责述廉会议，不接受质询。", 403)
-    if session.state == SessionState.CLOSED:
+    if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise InquiryRefused("本次会议已结束，不再接受质询。", 410)
+    if session.state != SessionState.OPEN:
+        raise InquiryRefused("本次会议尚未开始，暂不接受质询。", 409)
     return code, session
 
 

@@ -1,5 +1,11 @@
-"""Paper ballots keyed in twice by two clerks; a ballot counts only when both entries agree."""
+"""Paper ballots keyed in twice by two clerks; a ballot counts only when both entries agree.
 
+An entry pairs a code with answers, so it is kept like a ballot: sealed to the session key,
+and compared with the other clerk's through a digest keyed by a secret derived from that key
+(survey/services/sealing.py). Both go when the close destroys the key.
+"""
+
+import base64
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,10 +18,12 @@ from survey.services import ServiceError
 from survey.services.audit import record
 from survey.services.ballots import (
     Submission,
+    ensure_public_key,
     lookup_code,
     parse_submission,
-    store_ballot,
+    store_sealed,
 )
+from survey.services.sealing import Opener, entry_digest, private_key, seal
 
 
 class PaperOutcome(StrEnum):
@@ -32,9 +40,18 @@ OUTCOME_MESSAGES = {
 
 
 @dataclass
+class EntryView:
+    """One clerk's entry as the organizer sees it when entries disagree: opened for the page."""
+
+    id: int
+    clerk: User
+    answers: str
+
+
+@dataclass
 class Mismatch:
     code_hash: str
-    entries: list[PaperEntry]
+    entries: list[EntryView]
 
 
 def canonical(submission: Submission) -> str:
@@ -62,17 +79,24 @@ def enter_paper_ballot(
         raise ServiceError("这个测评码已作废，它的纸质测评表不能计入。")
     if code.status == CodeStatus.USED:
         raise ServiceError("这个测评码已经提交过（在线或纸质），同一测评码只能计一次。")
-    answers = canonical(parse_submission(session, form))
+    submission = parse_submission(session, form)
+    answers = canonical(submission)
+    public_key = session.ballot_public_key or ensure_public_key(session.id)
+    digest = entry_digest(private_key(session.id), answers)
     entries = db.session.scalars(
         sa.select(PaperEntry).where(PaperEntry.code_hash == code.code_hash)
     ).all()
     if any(entry.clerk_id == clerk.id for entry in entries):
         raise ServiceError("您已录入过这张测评表，第二遍须由另一位录入员录入。")
-    if any(entry.answers == answers for entry in entries):
-        return _count(session, code, answers, clerk)
+    if any(entry.digest == digest for entry in entries):
+        return _count(session, code, public_key, submission, clerk)
     db.session.add(
         PaperEntry(
-            session_id=session.id, code_hash=code.code_hash, clerk_id=clerk.id, answers=answers
+            session_id=session.id,
+            code_hash=code.code_hash,
+            clerk_id=clerk.id,
+            answers=base64.b64encode(seal(public_key, answers.encode())).decode(),
+            digest=digest,
         )
     )
     outcome = PaperOutcome.MISMATCH if entries else PaperOutcome.FIRST
@@ -81,7 +105,13 @@ def enter_paper_ballot(
     return outcome
 
 
-def _count(session: EvalSession, code: BallotCode, answers: str, clerk: User) -> PaperOutcome:
+def _count(
+    session: EvalSession,
+    code: BallotCode,
+    public_key: str,
+    submission: Submission,
+    clerk: User,
+) -> PaperOutcome:
     claimed = db.session.execute(
         sa.update(BallotCode)
         .where(BallotCode.id == code.id, BallotCode.status == CodeStatus.UNUSED)
@@ -91,14 +121,7 @@ def _count(session: EvalSession, code: BallotCode, answers: str, clerk: User) ->
     if claimed != 1:
         db.session.rollback()
         raise ServiceError("这个测评码刚刚已被使用，同一测评码只能计一次。")
-    data = json.loads(answers)
-    submission = Submission(
-        ratings={(s, i): v for s, i, v in data["ratings"]},
-        comments={s: t for s, t in data["comments"]},
-        overall_comment=data["overall"],
-    )
-    store_ballot(session.id, code.group_id, submission, paper=True)
-    # The entries pair the code with the answers: they go as the ballot becomes anonymous.
+    store_sealed(session.id, public_key, code.group_id, submission, paper=True)
     db.session.execute(sa.delete(PaperEntry).where(PaperEntry.code_hash == code.code_hash))
     record(clerk, "paper_ballot_counted", session.id)
     db.session.commit()
@@ -113,7 +136,22 @@ def mismatches(session: EvalSession) -> list[Mismatch]:
     by_code: dict[str, list[PaperEntry]] = {}
     for entry in entries:
         by_code.setdefault(entry.code_hash, []).append(entry)
-    return [Mismatch(code, found) for code, found in by_code.items() if len(found) > 1]
+    disputed = {code: found for code, found in by_code.items() if len(found) > 1}
+    if not disputed:
+        return []
+    opener = Opener(private_key(session.id))
+    return [
+        Mismatch(code, [_view(opener, entry) for entry in found])
+        for code, found in disputed.items()
+    ]
+
+
+def _view(opener: Opener, entry: PaperEntry) -> EntryView:
+    try:
+        answers = opener.open(base64.b64decode(entry.answers)).decode()
+    except ValueError:
+        answers = "（无法解开这条录入，请删除后重新录入）"
+    return EntryView(entry.id, entry.clerk, answers)
 
 
 def pending_count(session: EvalSession) -> int:

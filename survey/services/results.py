@@ -18,7 +18,7 @@ from survey.domain.roles import SubjectRole
 from survey.domain.rulesets import SURVEY_PART, RuleSet
 from survey.domain.scoring import TeamTotal, team_total
 from survey.domain.seal import seal_of, sealed_document
-from survey.domain.tally import GroupSpec, SubjectSpec
+from survey.domain.tally import GroupSpec, SubjectSpec, merge_hidden_groups
 from survey.extensions import db
 from survey.models import Answer, Ballot, EvalSession, SessionState, User
 from survey.services import ServiceError
@@ -115,20 +115,39 @@ def ruleset_facts(ruleset: RuleSet) -> dict:
     }
 
 
-def seal_document(session: EvalSession, ballots: list[StoredBallot] | None = None) -> dict:
+def seal_document(
+    session: EvalSession, ballots: list[StoredBallot] | None = None, *, merge: bool = True
+) -> dict:
+    """The document the seal covers, and that the archive exports.
+
+    It lists ballots one by one, so it follows the small-group rule of the results page: a
+    hidden group's ballots carry the merged label, and the hidden groups are one merged group
+    in the facts. (Unless the rule set weighs rater groups by name: the recount needs them.
+    merge=False gives the document as sealed before this rule, for older archives.)
+    """
     ruleset = ruleset_for(session.rule_set_key, session.rule_set_version)
     ballots = stored_ballots(session) if ballots is None else ballots
+    facts = session_facts(session)
+    canonical = [b.canonical() for b in ballots]
+    if merge and not ruleset.rater_group_weights:
+        specs = [GroupSpec(g["name"], g["expected"]) for g in facts["groups"]]
+        merged, labels = merge_hidden_groups(
+            specs, (b.group for b in ballots), session.min_group_size
+        )
+        facts["groups"] = [{"name": g.name, "expected": g.expected} for g in merged]
+        for ballot in canonical:
+            ballot["group"] = labels[ballot["group"]]
     return sealed_document(
-        session_facts(session),
-        json.loads(session.questionnaire),
-        ruleset_facts(ruleset),
-        [b.canonical() for b in ballots],
+        facts, json.loads(session.questionnaire), ruleset_facts(ruleset), canonical
     )
 
 
-def seal_session(session: EvalSession) -> str:
-    """Compute and set the seal; called by close_session inside the closing transaction."""
-    session.seal = seal_of(seal_document(session))
+def seal_session(session: EvalSession, ballots: list[StoredBallot] | None = None) -> str:
+    """Compute and set the seal; called by the close inside its transaction.
+
+    `ballots` are the session's ballots when the caller has them in memory (the close does).
+    """
+    session.seal = seal_of(seal_document(session, ballots))
     return session.seal
 
 

@@ -6,7 +6,6 @@ faulty row stops it, and every fault is reported with its row number.
 """
 
 import csv
-import io
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -17,6 +16,7 @@ from survey.models import EvalSession, Subject, SubjectRole, User
 from survey.services import NotFound, ServiceError
 from survey.services.audit import record
 from survey.services.sessions import require_draft
+from survey.uploads import UploadRefused, check_size, xlsx_rows
 
 MAX_ROWS = 300
 MAX_REPORT_CHARS = 100_000
@@ -155,6 +155,7 @@ def set_report(
 ) -> None:
     """Store a subject's written report, as text or as a PDF (one replaces the other)."""
     require_draft(subject.session, "述职报告")
+    check_size(pdf or (text or "").encode(), what="述职报告文件")
     if pdf:
         if not pdf.startswith(b"%PDF-"):
             raise ServiceError("上传的文件不是PDF文件。")
@@ -341,32 +342,17 @@ def _read_table(filename: str, data: bytes) -> list[tuple[int, list[str]]]:
 
 
 def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    unreadable = RosterError(["无法读取该 XLSX 文件，请确认文件未损坏并用 Excel 另存后重试"])
-    # A damaged workbook can make openpyxl (and zlib under it) raise almost anything.
+    # Bounded before openpyxl expands anything; a roster is short, so stop reading early.
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001
-        raise unreadable from exc
-    try:
-        sheet = workbook.worksheets[0]
-        table = []
-        # A roster is short: stop reading early rather than unpack a huge or hostile sheet.
-        for number, values in enumerate(
-            sheet.iter_rows(max_col=20, max_row=MAX_ROWS + 50, values_only=True), 1
-        ):
-            table.append((number, [_text(value) for value in values]))
-        return table
-    except Exception as exc:  # noqa: BLE001
-        raise unreadable from exc
-    finally:
-        workbook.close()
+        rows = xlsx_rows(data, max_rows=MAX_ROWS + 50, max_columns=20, what="XLSX 文件")
+    except UploadRefused as refused:
+        raise RosterError([str(refused)]) from None
+    return [(number, [_text(value) for value in values]) for number, values in enumerate(rows, 1)]
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     try:
-        text = decode_text(data)
+        text = decode_text(check_size(data, what="名单文件"))
     except ServiceError as error:
         raise RosterError([str(error)]) from None
     lines = text.splitlines()[: MAX_ROWS + 50]

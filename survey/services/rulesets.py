@@ -15,6 +15,7 @@ from survey.extensions import db
 from survey.models import RuleSetRecord, User
 from survey.services import NotFound, ServiceError
 from survey.services.audit import record
+from survey.uploads import check_toml_nesting
 
 MAX_RULESET_BYTES = 256 * 1024
 # China has no daylight saving time, so a fixed offset is exact.
@@ -99,6 +100,7 @@ def upload_ruleset(data: bytes, filename: str, actor: User | None) -> RuleSet:
             f"{source}：文件不是 UTF-8 编码（第 {exc.start + 1} 个字节起无法识别）。"
             "请在编辑器中以“UTF-8”编码另存后重新上传。"
         ) from None
+    check_toml_nesting(text, what=f"{source}：规则集文件")
     try:
         ruleset = parse_ruleset(data, source)
     except RuleFileError as exc:

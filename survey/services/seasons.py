@@ -35,6 +35,7 @@ from survey.domain.checklist import (
 from survey.domain.evaluation import SubjectResult
 from survey.domain.workdays import parse_calendar
 from survey.extensions import db
+from survey.inputs import strict_int
 from survey.models import (
     EvalSession,
     GrantLevel,
@@ -233,9 +234,10 @@ def _population(raw) -> int | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     text = str(raw).strip().replace(",", "").replace("，", "")
-    if not text.isdigit() or not 0 < int(text) <= MAX_POPULATION:
+    population = strict_int(text, 1, MAX_POPULATION)
+    if population is None:
         raise ServiceError("人口应为正整数（人）。")
-    return int(text)
+    return population
 
 
 def add_unit(season: Season, name: str, population, actor: User) -> SeasonUnit:

@@ -18,7 +18,6 @@ from survey.domain.questionnaire import Questionnaire, QuestionnaireError, from_
 from survey.extensions import db
 from survey.models import (
     AuditEntry,
-    Ballot,
     BallotCode,
     EvalSession,
     GrantLevel,
@@ -32,11 +31,11 @@ from survey.models import (
     User,
     utcnow,
 )
-from survey.services import NotAllowed, NotFound, ServiceError
-from survey.services.anonymity import forget_askers, rewrite_ballots, scrub_storage
+from survey.services import NotAllowed, NotFound, ServiceError, closing
 from survey.services.audit import action_label, record
+from survey.services.ballots import ballot_count
 from survey.services.codes import lock_session
-from survey.services.results import seal_session
+from survey.services.sealing import create_session_key
 
 # China has no daylight saving time, so a fixed offset is exact.
 
@@ -232,7 +231,7 @@ def require_draft(session: EvalSession, what: str) -> None:
         raise ServiceError(
             f"测评已开始，不能再修改{what}。如确需修改，请结束本次测评后复制为新测评。"
         )
-    if session.state == SessionState.CLOSED:
+    if session.state in (SessionState.CLOSING, SessionState.CLOSED):
         raise ServiceError(f"测评已结束，不能再修改{what}。")
 
 
@@ -423,34 +422,18 @@ def open_session(session: EvalSession, actor: User | None) -> None:
     session.questionnaire_sha256 = questionnaire.sha256()
     session.state = SessionState.OPEN
     session.opened_at = utcnow()
+    # Ballots are sealed to this key until the close (survey/services/sealing.py).
+    session.ballot_public_key = create_session_key(session.id)
     record(actor, "open_session", session.id, f"测评表 SHA-256 {session.questionnaire_sha256}")
     db.session.commit()
 
 
 def close_session(session: EvalSession, actor: User | None) -> int:
-    """Stop accepting ballots, anonymise their storage and return how many were received."""
-    # Wait for any ballot being cast to commit (PostgreSQL row lock; SQLite's write lock).
-    lock_session(session)
-    closed_at = utcnow()
-    changed = db.session.execute(
-        sa.update(EvalSession)
-        .where(EvalSession.id == session.id, EvalSession.state == SessionState.OPEN)
-        .values(state=SessionState.CLOSED, closed_at=closed_at)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        db.session.rollback()
-        db.session.refresh(session)
-        raise ServiceError(f"只有进行中的测评可以结束，当前状态：{session.state.label}。")
-    count = rewrite_ballots(session)
-    forget_askers(session)
-    seal = seal_session(session)
-    record(actor, "close_session", session.id, f"收回测评表{count}张，封存码 {seal}")
-    db.session.commit()
-    # Before this request reads anything again: a transaction of our own would keep the
-    # scrub (VACUUM) waiting for a lock we hold.
-    scrub_storage()
-    return count
+    """Stop accepting ballots, open and shuffle them, scrub, and return how many were received.
+
+    Resumes a close left 正在结束 by a crash or timeout; see survey/services/closing.py.
+    """
+    return closing.close_session(session, actor)
 
 
 # ---- during and after the meeting ---------------------------------------------------------
@@ -475,9 +458,7 @@ class Progress:
 
 def progress(session: EvalSession) -> Progress:
     """Count the session's ballots against its expected attendance (应到)."""
-    submitted = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Ballot).where(Ballot.session_id == session.id)
-    )
+    submitted = ballot_count(session.id)
     expected = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(RaterGroup.expected_count), 0)).where(
             RaterGroup.session_id == session.id

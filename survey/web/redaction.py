@@ -1,20 +1,81 @@
-"""Keep ballot codes out of access logs: a code in a logged path could be matched to a voter."""
+"""Keep voters out of access logs.
 
+A code in a logged path could be matched to a voter; an address, a browser or a time to the
+second next to a voter's request could be matched to a person or to the order of voting. So
+every code in a path reads /v/[code], and a voter's request (/v… ballots, /q… 质询) is
+logged with no address, no user agent, no referrer or other header, and the time only to the
+hour. Organizer pages keep the usual log. docs/operations.md gives the nginx equivalent.
+"""
+
+import logging
 import re
+import time
 
 from werkzeug.serving import WSGIRequestHandler
 
 # /v/<code> is the vote address printed in the QR codes; /v/done and /v/report/ carry no code.
-CODE_IN_PATH = re.compile(r"/v/(?!done\b|report/|submit\b)[^/?\s\"]+")
+# The router decodes and the browser may not: /V/, /%76/ and /v%2F reach the same page.
+CODE_IN_PATH = re.compile(
+    r"/(?:v|%76|%56)(?:/|%2f)(?!done\b|report(?:/|%2f)|submit\b)[^/?\s\"']+", re.IGNORECASE
+)
 REDACTED = "/v/[code]"
+# A code on its own, as an error message may quote a mangled request line (a NUL in it, say):
+# ten characters of the code alphabet, in any case, alone or grouped 5-5.
+_CODE_CHAR = "[2-9A-HJ-NP-Za-hj-np-z]"
+CODE_SHAPED = re.compile(
+    rf"(?<![0-9A-Za-z]){_CODE_CHAR}{{5}}[- ]?{_CODE_CHAR}{{5}}(?![0-9A-Za-z])"
+)
+
+
+VOTER_PATH = re.compile(r"/(?:v|q)(?:[/?]|$)")
+HOUR_FORMAT = "%d/%b/%Y:%H:00:00 %z"
 
 
 def redact(text: str) -> str:
     return CODE_IN_PATH.sub(REDACTED, text)
 
 
+def redact_error(text: str) -> str:
+    """Error logs quote what could not be parsed: remove anything shaped like a code too."""
+    return CODE_SHAPED.sub("[code]", redact(text))
+
+
+class RedactingFilter(logging.Filter):
+    """Redact a log record's message and traceback before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 (a malformed record is logged as it comes)
+            return True
+        record.msg, record.args = redact_error(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_error(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def install(app) -> None:
+    """Redact the application's own log (Flask logs the path of a request that failed)."""
+    app.logger.addFilter(RedactingFilter())
+    logging.getLogger("werkzeug").addFilter(RedactingFilter())
+
+
+def is_voter_path(path: str) -> bool:
+    """Whether a request path (or URI) is an attendee's: the ballot or the 质询 pages."""
+    return VOTER_PATH.match(path or "") is not None
+
+
+def hour_stamp(moment: float | None = None) -> str:
+    return time.strftime(HOUR_FORMAT, time.localtime(moment))
+
+
 class RedactingRequestHandler(WSGIRequestHandler):
     """The development server's request handler, logging redacted request lines."""
+
+    def log(self, type: str, message: str, *args) -> None:
+        # Everything the development server prints, errors about a malformed request line
+        # included, goes through here.
+        super().log(type, "%s", redact_error(message % args if args else message))
 
     def log_request(self, code="-", size="-"):
         # werkzeug builds the logged line from self.path (or the raw request line).
@@ -22,6 +83,15 @@ class RedactingRequestHandler(WSGIRequestHandler):
             self.path = redact(self.path)
         self.requestline = redact(self.requestline)
         super().log_request(code, size)
+
+    def _voter(self) -> bool:
+        return is_voter_path(getattr(self, "path", ""))
+
+    def address_string(self) -> str:
+        return "-" if self._voter() else super().address_string()
+
+    def log_date_time_string(self) -> str:
+        return hour_stamp() if self._voter() else super().log_date_time_string()
 
 
 try:
@@ -31,9 +101,21 @@ except ImportError:  # gunicorn is optional on a developer machine
 
 
 class GunicornLogger(_GunicornLogger):
-    """gunicorn's logger with codes removed from everything its access log can print."""
+    """gunicorn's logger with codes removed from everything its access and error logs print."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        # "Invalid request from ip=…: Invalid HTTP request line: 'GET /v/<code>\x00 …'"
+        self.error_log.addFilter(RedactingFilter())
 
     def atoms(self, resp, req, environ, request_time):
         values = super().atoms(resp, req, environ, request_time)
+        if is_voter_path(environ.get("PATH_INFO", "")):
+            # Address, browser, referrer, every request header and environment variable: out.
+            # The time keeps only the hour.
+            for key in list(values):
+                if key in ("h", "a", "f", "u") or key.endswith(("}i", "}e")):
+                    values[key] = "-"
+            values["t"] = f"[{hour_stamp()}]"
         # The path shows up in several atoms (request line, path, raw URI, Referer): clean all.
         return {key: redact(v) if isinstance(v, str) else v for key, v in values.items()}

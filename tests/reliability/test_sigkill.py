@@ -26,7 +26,7 @@ from survey.extensions import db
 from survey.models import Answer, Ballot, BallotCode, CodeStatus
 from survey.services.demo import create_demo
 from tests.conftest import requirement_missing
-from tests.vote.conftest import ballot_form, count_ballots, full_answers
+from tests.vote.conftest import ballot_form, count_ballots, full_answers, sealed_contents
 
 PHONES = 16  # threads submitting at once
 CODES_PER_GROUP = 150
@@ -218,4 +218,6 @@ def consistent(session_id: int) -> int:
     )
     assert used == ballots, f"{used} codes used but {ballots} ballots stored"
     assert without_answers == 0
+    # While open the ballots are sealed: each must open with the session key and hold answers.
+    assert all(ballot["r"] for ballot in sealed_contents(session_id))
     return ballots

@@ -389,3 +389,25 @@ def test_charts_are_self_contained_svg(results):
         assert "font-family" not in svg and "@font-face" not in svg and "<text" not in svg
         assert not re.search(r'href="(?!#)', svg)  # only links to its own glyph paths
         assert chart(results) == svg  # the same results give the same bytes
+
+
+def test_the_archive_json_merges_hidden_groups_and_still_verifies(results):
+    from survey.services.archive import verify_upload
+    from survey.services.exports import build_export
+
+    data = build_export(results, "json")
+    text = data.decode()
+    # The hidden groups' names appear nowhere: not on their ballots, not in the facts.
+    assert GROUP_C not in text and GROUP_D not in text
+    archive = json.loads(text)
+    groups = [ballot["group"] for ballot in archive["sealed"]["ballots"]]
+    assert groups.count(MERGED_GROUP) == 3 and groups.count(GROUP_A) == 12
+    assert {g["name"]: g["expected"] for g in archive["sealed"]["session"]["groups"]} == {
+        GROUP_A: 15,
+        GROUP_B: 10,
+        MERGED_GROUP: 5,
+    }
+    assert archive["seal"] == results.seal
+    ok, message = verify_upload(data)
+    assert ok, message
+    assert "结果一致" in message

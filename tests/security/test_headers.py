@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from survey import PROJECT_ROOT, create_app
+from survey.extensions import db
 from survey.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import _test_config, login
 
@@ -47,8 +48,10 @@ def test_cookies_are_secure_when_served_over_https(database_url, make_user):
     config = {**_test_config(database_url), "PUBLIC_BASE_URL": "https://vote.example.test"}
     app = create_app(config)
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
-    user = make_user()
-    response = login(app.test_client(), user.username)
+    username = make_user().username
+    # A second app has its own connections: the test must not hold SQLite's write lock.
+    db.session.commit()
+    response = login(app.test_client(), username)
     assert "Secure" in response.headers["Set-Cookie"]
 
 

@@ -1,11 +1,14 @@
 """Helpers to fill a ballot (the open_session fixture is in tests/conftest.py)."""
 
+import json
 import re
 
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Ballot, BallotCode, CodeStatus
+from survey.models import BallotCode, CodeStatus, SealedBallot
+from survey.services.ballots import ballot_count
+from survey.services.sealing import Opener, private_key
 
 
 def ballot_form(client, code: str) -> tuple[dict, str]:
@@ -25,10 +28,19 @@ def full_answers(page: str, option: str = "good") -> dict:
 
 
 def count_ballots(session_id: int) -> int:
+    """Ballots received: sealed while the session is open, in clear after close."""
     db.session.rollback()  # read what other connections committed
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Ballot).where(Ballot.session_id == session_id)
+    return ballot_count(session_id)
+
+
+def sealed_contents(session_id: int) -> list[dict]:
+    """Open the session's sealed ballots with its key file, as the close will."""
+    db.session.rollback()
+    opener = Opener(private_key(session_id))
+    boxes = db.session.scalars(
+        sa.select(SealedBallot.box).where(SealedBallot.session_id == session_id)
     )
+    return [json.loads(opener.open(box)) for box in boxes]
 
 
 def code_statuses(session_id: int) -> dict[CodeStatus, int]:

@@ -4,7 +4,15 @@ import pytest
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Answer, Ballot, BallotCode, CodeStatus, EvalSession, SessionState
+from survey.models import (
+    Answer,
+    Ballot,
+    BallotCode,
+    CodeStatus,
+    EvalSession,
+    SealedBallot,
+    SessionState,
+)
 from survey.security import code_hash
 from tests.vote.conftest import (
     ballot_form,
@@ -12,6 +20,7 @@ from tests.vote.conftest import (
     count_ballots,
     full_answers,
     rating_fields,
+    sealed_contents,
 )
 
 
@@ -105,11 +114,11 @@ def test_a_full_ballot_is_stored_once_and_anonymously(app, client, open_session)
     assert "提交成功" in done.get_data(as_text=True)
     assert count_ballots(open_session.session.id) == 1
     assert code_row(app, code).status == CodeStatus.USED
-    stored = db.session.scalars(sa.select(Answer).where(Answer.value.is_not(None))).all()
-    assert {a.value for a in stored} == {"fairly_good"} and len(stored) == 6
-    assert db.session.scalar(sa.select(Answer.comment).where(Answer.item == "comment")) == (
-        "希望多下基层"
-    )
+    # Only ciphertext is stored while open; the session's key opens it.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
+    (stored,) = sealed_contents(open_session.session.id)
+    assert {value for _, _, value in stored["r"]} == {"fairly_good"} and len(stored["r"]) == 6
+    assert stored["c"] == [[subject_id, "希望多下基层"]] and stored["p"] is False
     # The used code cannot open the ballot again.
     again = client.get(f"/v/{code}")
     assert again.status_code == 409 and "已使用" in again.get_data(as_text=True)
@@ -158,7 +167,8 @@ def test_partial_ballot_asks_for_confirmation_and_keeps_the_answers(client, open
     confirmed = submit(client, {**fields, "confirm_partial": "1"}, answers)
     assert confirmed.status_code == 303
     assert count_ballots(open_session.session.id) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 2
+    (stored,) = sealed_contents(open_session.session.id)
+    assert len(stored["r"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -246,7 +256,8 @@ def test_ballots_are_counted_per_session_only(client, open_session):
     fields, page = ballot_form(client, open_session.codes[0])
     submit(client, fields, full_answers(page))
     assert code_statuses(open_session.session.id)[CodeStatus.USED] == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SealedBallot)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
 
 
 def test_gunicorn_access_log_hides_codes(open_session):

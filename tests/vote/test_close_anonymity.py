@@ -8,7 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Ballot, BallotCode, CodeStatus, EvalSession, SessionState
+from survey.models import Ballot, BallotCode, CodeStatus, EvalSession, SealedBallot, SessionState
+from survey.services.sealing import key_path
 from survey.services.sessions import close_session
 from tests.vote.conftest import ballot_form, code_statuses, count_ballots, rating_fields
 
@@ -34,13 +35,17 @@ def test_close_rewrites_ballots_and_leaves_nothing_that_links_them(app, client, 
     voters = 16
     vote_in_order(client, open_session.codes[:voters])
     db.session.rollback()
-    old_ids = set(db.session.scalars(sa.select(Ballot.id)))
+    old_ids = set(db.session.scalars(sa.select(SealedBallot.id)))
     assert len(old_ids) == voters
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
+    assert key_path(session.id).exists()
 
     assert close_session(session, None) == voters
     db.session.rollback()
     new_ids = set(db.session.scalars(sa.select(Ballot.id)))
     assert len(new_ids) == voters and not new_ids & old_ids
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SealedBallot)) == 0
+    assert not key_path(session.id).exists()  # destroyed once the close committed
     codes = db.session.scalars(sa.select(BallotCode).where(BallotCode.session_id == session.id))
     assert all(c.code_sealed is None and c.submit_token_hash is None for c in codes)
 

@@ -3,9 +3,15 @@
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Answer, GrantLevel, PaperEntry, Role, SessionGrant
+from survey.models import GrantLevel, PaperEntry, Role, SessionGrant
 from tests.conftest import csrf_token_from, login
-from tests.vote.conftest import ballot_form, count_ballots, full_answers, rating_fields
+from tests.vote.conftest import (
+    ballot_form,
+    count_ballots,
+    full_answers,
+    rating_fields,
+    sealed_contents,
+)
 
 
 def clerk(app, make_user, session):
@@ -67,13 +73,18 @@ def test_disagreeing_entries_are_listed_and_can_be_settled(app, make_user, open_
     assert count_ballots(session.id) == 0
     page = second.get(f"/sessions/{session.id}/paper").get_data(as_text=True)
     assert "待核对" in page
+    # The entries are stored sealed; the page opens them for the organizer to compare.
+    stored = " ".join(db.session.scalars(sa.select(PaperEntry.answers)))
+    assert '"good"' not in stored and '"poor"' not in stored
+    assert "&#34;good&#34;" in page and "&#34;poor&#34;" in page
 
     wrong = db.session.scalars(sa.select(PaperEntry).order_by(PaperEntry.id)).all()[-1]
     token = csrf_token_from(page)
     second.post(f"/sessions/{session.id}/paper/discard/{wrong.id}", data={"csrf_token": token})
     key_in(second, session.id, code, paper_answers(second, session, "good"))
     assert count_ballots(session.id) == 1
-    assert set(db.session.scalars(sa.select(Answer.value))) == {"good"}
+    (ballot,) = sealed_contents(session.id)
+    assert {value for _, _, value in ballot["r"]} == {"good"} and ballot["p"] is True
 
 
 def test_code_already_used_online_cannot_be_entered_on_paper(app, client, make_user, open_session):

@@ -408,16 +408,25 @@ def test_reports_upload_as_text_or_pdf_and_are_served_while_open(app, client, lo
     assert zhang.report_text.startswith("一、履行主体责任情况") and li.report_pdf == pdf
 
     # Not public before the session opens.
-    assert client.get(f"/v/report/{zhang.id}").status_code == 404
+    from survey.security import report_token
+
+    def report_url(subject):
+        key = app.config["BALLOT_CODE_KEY"]
+        return f"/v/report/{subject.id}/{report_token(key, session.id, subject.id)}"
+
+    assert client.get(report_url(zhang)).status_code == 404
     url = f"/sessions/{session.id}/open"
     follow(client, client.post(url, data={"csrf_token": token(client, url), "confirm": "y"}))
     client.post("/logout", data={"csrf_token": token(client, "/sessions")})
-    text = client.get(f"/v/report/{zhang.id}")
+    # Only behind the keyed address a ballot page shows: counting subject ids finds nothing.
+    assert client.get(f"/v/report/{zhang.id}").status_code == 404
+    assert client.get(f"/v/report/{zhang.id}/{'0' * 32}").status_code == 404
+    text = client.get(report_url(zhang))
     assert text.status_code == 200
     assert text.headers["Cache-Control"] == "no-store"
     body = text.get_data(as_text=True)
     assert "一、履行主体责任情况" in body and "<script>alert(1)</script>" not in body
-    served = client.get(f"/v/report/{li.id}")
+    served = client.get(report_url(li))
     assert served.status_code == 200
     assert served.headers["Content-Type"] == "application/pdf"
     assert served.headers["Content-Disposition"].startswith("inline")

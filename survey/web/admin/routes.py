@@ -108,7 +108,7 @@ def users():
     return password_page(user, password, created=True)
 
 
-@bp.post("/users/<int:user_id>/password")
+@bp.post("/users/<id:user_id>/password")
 @require_role(Role.ADMIN)
 def reset_password(user_id: int):
     user = account_service.get_user(user_id)
@@ -118,7 +118,7 @@ def reset_password(user_id: int):
     return password_page(user, password, created=False)
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<id:user_id>/active")
 @require_role(Role.ADMIN)
 def set_active(user_id: int):
     user = account_service.get_user(user_id)
@@ -136,7 +136,7 @@ def set_active(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
 def edit_user(user_id: int):
     user = account_service.get_user(user_id)

@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from survey.clock import today
 from survey.extensions import csrf, db
+from survey.inputs import strict_int
 from survey.models import AnswerMode
 from survey.security import canonical_code, display_code
 from survey.services import ServiceError, ratelimit
@@ -106,7 +107,7 @@ def ask():
     text = request.form.get("text", "")
     subject_id = request.form.get("subject", "")
     try:
-        inquiry_service.ask(typed, int(subject_id) if subject_id.isdigit() else 0, text)
+        inquiry_service.ask(typed, strict_int(subject_id) or 0, text)
     except inquiry_service.InquiryRefused as error:
         if error.status == 429:
             return render_template("inquiry/enter.html", error=str(error)), 429
@@ -126,7 +127,7 @@ def sent():
 # ---- the organizer's side -----------------------------------------------------------------
 
 
-@bp.get("/sessions/<int:session_id>/inquiries")
+@bp.get("/sessions/<id:session_id>/inquiries")
 @require_role(*STAFF)
 def moderate(session_id: int):
     session = get_for(current_user, session_id, organize=False)
@@ -152,7 +153,7 @@ def _organized(session_id: int, action):
     )
 
 
-@bp.post("/sessions/<int:session_id>/inquiries/screen")
+@bp.post("/sessions/<id:session_id>/inquiries/screen")
 @require_role(*ORGANIZERS)
 def choose(session_id: int):
     chosen = set(request.form.getlist("show"))
@@ -164,7 +165,7 @@ def choose(session_id: int):
     return _organized(session_id, action)
 
 
-@bp.post("/sessions/<int:session_id>/inquiries/<inquiry_id>/mode")
+@bp.post("/sessions/<id:session_id>/inquiries/<inquiry_id>/mode")
 @require_role(*ORGANIZERS)
 def mode(session_id: int, inquiry_id: str):
     raw = request.form.get("mode", "")
@@ -180,7 +181,7 @@ def mode(session_id: int, inquiry_id: str):
     return _organized(session_id, action)
 
 
-@bp.post("/sessions/<int:session_id>/inquiries/<inquiry_id>/answer")
+@bp.post("/sessions/<id:session_id>/inquiries/<inquiry_id>/answer")
 @require_role(*ORGANIZERS)
 def answer(session_id: int, inquiry_id: str):
     text = request.form.get("answer", "")
@@ -192,7 +193,7 @@ def answer(session_id: int, inquiry_id: str):
     return _organized(session_id, action)
 
 
-@bp.get("/sessions/<int:session_id>/inquiries/screen")
+@bp.get("/sessions/<id:session_id>/inquiries/screen")
 @require_role(*STAFF)
 def screen(session_id: int):
     """A projector page of the questions the organizer chose; it reloads itself."""

@@ -16,7 +16,7 @@ from survey.services.paper import (
 from survey.services.sessions import get_for
 from survey.web.kit import ORGANIZERS, require_role
 
-bp = Blueprint("paper", __name__, url_prefix="/sessions/<int:session_id>/paper")
+bp = Blueprint("paper", __name__, url_prefix="/sessions/<id:session_id>/paper")
 
 
 def render_entry(session, chosen=None, status=200):
@@ -52,7 +52,7 @@ def entry(session_id: int):
     return redirect(url_for("paper.entry", session_id=session_id))
 
 
-@bp.post("/discard/<int:entry_id>")
+@bp.post("/discard/<id:entry_id>")
 @require_role(*ORGANIZERS)
 def discard(session_id: int, entry_id: int):
     session = get_for(current_user, session_id, organize=True)

@@ -46,7 +46,7 @@ def ascii_name(results, what: str, suffix: str) -> str:
     return f"session-{session.id}{day}-{what}{suffix}"
 
 
-@bp.get("/sessions/<int:session_id>/results")
+@bp.get("/sessions/<id:session_id>/results")
 @require_role(*STAFF)
 def page(session_id: int):
     results = closed_results(session_id)
@@ -63,7 +63,7 @@ def page(session_id: int):
     )
 
 
-@bp.get("/sessions/<int:session_id>/results/<any(distribution, rates):name>.svg")
+@bp.get("/sessions/<id:session_id>/results/<any(distribution, rates):name>.svg")
 @require_role(*STAFF)
 def chart(session_id: int, name: str):
     from survey.reports import charts
@@ -80,7 +80,7 @@ def chart(session_id: int, name: str):
     )
 
 
-@bp.get("/sessions/<int:session_id>/results/download/<kind>")
+@bp.get("/sessions/<id:session_id>/results/download/<kind>")
 @require_role(*STAFF)
 def download(session_id: int, kind: str):
     if kind not in EXPORT_KINDS:
@@ -96,7 +96,7 @@ def download(session_id: int, kind: str):
     )
 
 
-@bp.get("/sessions/<int:session_id>/results/subjects/<int:subject_id>/<any(sheet, feedback):what>")
+@bp.get("/sessions/<id:session_id>/results/subjects/<id:subject_id>/<any(sheet, feedback):what>")
 @require_role(*STAFF)
 def subject_document(session_id: int, subject_id: int, what: str):
     from survey.reports.archive import feedback_sheet
@@ -122,7 +122,7 @@ def subject_document(session_id: int, subject_id: int, what: str):
     )
 
 
-@bp.post("/sessions/<int:session_id>/results/team-parts")
+@bp.post("/sessions/<id:session_id>/results/team-parts")
 @require_role(*ASSESSORS)
 def team_parts(session_id: int):
     session = get_for(current_user, session_id, organize=False)

@@ -16,7 +16,7 @@ bp = Blueprint("screen", __name__)
 POLL_SECONDS = 1.5
 
 
-@bp.get("/sessions/<int:session_id>/screen")
+@bp.get("/sessions/<id:session_id>/screen")
 @require_role(*STAFF)
 def screen(session_id: int):
     session = get_for(current_user, session_id, organize=False)
@@ -33,7 +33,7 @@ def screen(session_id: int):
     )
 
 
-@bp.get("/sessions/<int:session_id>/screen/progress")
+@bp.get("/sessions/<id:session_id>/screen/progress")
 @require_role(*STAFF)
 def progress_json(session_id: int):
     """Return the state and the number of ballots received; polled by static/screen.js."""

@@ -16,6 +16,7 @@ from flask_login import current_user
 from survey.clock import today
 from survey.domain.checklist import get_checklist
 from survey.domain.errors import RuleSetNotFound
+from survey.inputs import strict_int
 from survey.models import MeetingType, Role, SessionState
 from survey.services import NotFound, ServiceError
 from survey.services import rectification as rectification_service
@@ -34,8 +35,7 @@ bp = Blueprint("seasons", __name__)
 
 
 def _int(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return strict_int(raw or "", 1, 10**9)
 
 
 def _date(raw: str | None) -> date | None:
@@ -97,7 +97,7 @@ def dashboard_page(season_id: int):
     )
 
 
-@bp.get("/seasons/<int:season_id>")
+@bp.get("/seasons/<id:season_id>")
 @require_role(*STAFF)
 def dashboard(season_id: int):
     return dashboard_page(season_id)
@@ -115,7 +115,7 @@ def _managed(season_id: int, action):
     )
 
 
-@bp.post("/seasons/<int:season_id>/edit")
+@bp.post("/seasons/<id:season_id>/edit")
 @require_role(*ORGANIZERS)
 def edit(season_id: int):
     form = request.form
@@ -133,7 +133,7 @@ def edit(season_id: int):
     return _managed(season_id, action)
 
 
-@bp.post("/seasons/<int:season_id>/units")
+@bp.post("/seasons/<id:season_id>/units")
 @require_role(*ORGANIZERS)
 def add_unit(season_id: int):
     form = request.form
@@ -147,7 +147,7 @@ def add_unit(season_id: int):
     return _managed(season_id, action)
 
 
-@bp.post("/seasons/<int:season_id>/units/<int:unit_id>")
+@bp.post("/seasons/<id:season_id>/units/<id:unit_id>")
 @require_role(*ORGANIZERS)
 def update_unit(season_id: int, unit_id: int):
     form = request.form
@@ -160,7 +160,7 @@ def update_unit(season_id: int, unit_id: int):
     return _managed(season_id, action)
 
 
-@bp.post("/seasons/<int:season_id>/units/<int:unit_id>/delete")
+@bp.post("/seasons/<id:season_id>/units/<id:unit_id>/delete")
 @require_role(*ORGANIZERS)
 def delete_unit(season_id: int, unit_id: int):
     def action(season):
@@ -172,7 +172,7 @@ def delete_unit(season_id: int, unit_id: int):
     return _managed(season_id, action)
 
 
-@bp.post("/seasons/<int:season_id>/units/<int:unit_id>/session")
+@bp.post("/seasons/<id:season_id>/units/<id:unit_id>/session")
 @require_role(*ORGANIZERS)
 def link_session(season_id: int, unit_id: int):
     raw = request.form.get("session_id", "").strip()
@@ -187,7 +187,7 @@ def link_session(season_id: int, unit_id: int):
     return _managed(season_id, action)
 
 
-@bp.post("/seasons/<int:season_id>/units/<int:unit_id>/session/new")
+@bp.post("/seasons/<id:season_id>/units/<id:unit_id>/session/new")
 @require_role(*ORGANIZERS)
 def new_session(season_id: int, unit_id: int):
     season = _season(season_id)
@@ -200,7 +200,7 @@ def new_session(season_id: int, unit_id: int):
     return redirect(url_for("organize.session_detail", session_id=session.id))
 
 
-@bp.post("/seasons/<int:season_id>/grants")
+@bp.post("/seasons/<id:season_id>/grants")
 @require_role(*ORGANIZERS)
 def grant(season_id: int):
     username = request.form.get("username", "")
@@ -213,7 +213,7 @@ def grant(season_id: int):
     return _managed(season_id, action)
 
 
-@bp.post("/seasons/<int:season_id>/grants/<int:user_id>/delete")
+@bp.post("/seasons/<id:season_id>/grants/<id:user_id>/delete")
 @require_role(*ORGANIZERS)
 def revoke(season_id: int, user_id: int):
     def action(season):
@@ -226,7 +226,7 @@ def revoke(season_id: int, user_id: int):
 # ---- facts and points ---------------------------------------------------------------------
 
 
-@bp.route("/seasons/<int:season_id>/units/<int:unit_id>/facts", methods=["GET", "POST"])
+@bp.route("/seasons/<id:season_id>/units/<id:unit_id>/facts", methods=["GET", "POST"])
 @require_role(*ASSESSORS)
 def facts(season_id: int, unit_id: int):
     season = _season(season_id)
@@ -256,7 +256,7 @@ def facts(season_id: int, unit_id: int):
     return redirect(url_for("seasons.points", season_id=season_id) + f"#unit-{unit_id}")
 
 
-@bp.get("/seasons/<int:season_id>/points")
+@bp.get("/seasons/<id:season_id>/points")
 @require_role(*STAFF)
 def points(season_id: int):
     season = _season(season_id)
@@ -268,7 +268,7 @@ def points(season_id: int):
     )
 
 
-@bp.post("/seasons/<int:season_id>/apply")
+@bp.post("/seasons/<id:season_id>/apply")
 @require_role(*ASSESSORS)
 def apply(season_id: int):
     season = _season(season_id)
@@ -293,7 +293,7 @@ def checklist(key: str, version: str):
 # ---- results ------------------------------------------------------------------------------
 
 
-@bp.get("/seasons/<int:season_id>/results")
+@bp.get("/seasons/<id:season_id>/results")
 @require_role(*STAFF)
 def results(season_id: int):
     season = _season(season_id)
@@ -321,7 +321,7 @@ def _download(season_id: int, kind: str):
     )
 
 
-@bp.get("/seasons/<int:season_id>/results.<any(xlsx, pdf):kind>")
+@bp.get("/seasons/<id:season_id>/results.<any(xlsx, pdf):kind>")
 @require_role(*STAFF)
 def download(season_id: int, kind: str):
     return _download(season_id, kind)
@@ -330,7 +330,7 @@ def download(season_id: int, kind: str):
 # ---- 整改 ---------------------------------------------------------------------------------
 
 
-@bp.get("/sessions/<int:session_id>/rectification")
+@bp.get("/sessions/<id:session_id>/rectification")
 @require_role(*STAFF)
 def rectification(session_id: int):
     session = get_for(current_user, session_id, organize=False)
@@ -362,7 +362,7 @@ def subject_rectification_page(session_id: int, subject_id: int, draft: dict | N
     )
 
 
-@bp.route("/sessions/<int:session_id>/rectification/<int:subject_id>", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/rectification/<id:subject_id>", methods=["GET", "POST"])
 @require_role(*STAFF)
 def subject_rectification(session_id: int, subject_id: int):
     if request.method == "GET":
@@ -380,7 +380,7 @@ def subject_rectification(session_id: int, subject_id: int):
     return redirect(url_for("seasons.subject_rectification", **request.view_args))
 
 
-@bp.post("/sessions/<int:session_id>/rectification/items/<int:item_id>/report")
+@bp.post("/sessions/<id:session_id>/rectification/items/<id:item_id>/report")
 @require_role(*ORGANIZERS)
 def rectification_report(session_id: int, item_id: int):
     session = get_for(current_user, session_id, organize=True)

@@ -28,9 +28,10 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
-from survey.models import EvalSession, GrantLevel, MeetingType, SubjectRole
+from survey.inputs import strict_int
+from survey.models import EvalSession, GrantLevel, MeetingType, SessionState, SubjectRole
 from survey.reports.cards import CardGroup, render_cards
-from survey.services import NotFound, ServiceError, roster
+from survey.services import NotFound, ServiceError, closing, roster
 from survey.services import codes as code_service
 from survey.services import grants as grant_service
 from survey.services import sessions as session_service
@@ -235,9 +236,10 @@ def group_input(form) -> "session_service.GroupInput":
 
 def group_named(session: EvalSession, raw: str | None):
     """Return the session's group whose id a form sent, or 404."""
-    if not (raw or "").isdigit():
+    group_id = strict_int(raw)
+    if group_id is None:
         raise NotFound("参评人员类别不存在。")
-    return session_service.get_group(session, int(raw))
+    return session_service.get_group(session, group_id)
 
 
 # ---- session list and setup ---------------------------------------------------------------
@@ -275,7 +277,7 @@ def new_session():
     )
 
 
-@bp.get("/sessions/<int:session_id>")
+@bp.get("/sessions/<id:session_id>")
 @require_role(*STAFF)
 def session_detail(session_id: int):
     return session_page(get_for(current_user, session_id, organize=False))
@@ -293,6 +295,8 @@ def session_page(session: EvalSession, grant_form=None):
         questionnaire=session_service.questionnaire_of(session),
         counts=code_service.code_counts(session),
         progress=session_service.progress(session),
+        close_status=closing.close_status(session.id),
+        resume_form=ActionForm(),
         problems=session_service.opening_problems(session),
         rule_set_label=dict(session_service.rule_set_choices()).get(
             f"{session.rule_set_key}:{session.rule_set_version}"
@@ -300,7 +304,7 @@ def session_page(session: EvalSession, grant_form=None):
     )
 
 
-@bp.post("/sessions/<int:session_id>/grants")
+@bp.post("/sessions/<id:session_id>/grants")
 @require_role(*ORGANIZERS)
 def grant(session_id: int):
     session = get_for(current_user, session_id, organize=False)
@@ -318,7 +322,7 @@ def grant(session_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/grants/<int:user_id>/delete")
+@bp.post("/sessions/<id:session_id>/grants/<id:user_id>/delete")
 @require_role(*ORGANIZERS)
 def revoke(session_id: int, user_id: int):
     session = get_for(current_user, session_id, organize=False)
@@ -331,7 +335,7 @@ def revoke(session_id: int, user_id: int):
     )
 
 
-@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/edit", methods=["GET", "POST"])
 @organizing
 def edit_session(session: EvalSession):
     form = SessionForm(obj=session)
@@ -350,7 +354,7 @@ def edit_session(session: EvalSession):
     )
 
 
-@bp.route("/sessions/<int:session_id>/copy", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/copy", methods=["GET", "POST"])
 @organizing
 def copy_session(session: EvalSession):
     form = CopyForm(data={"title": session.title})
@@ -384,7 +388,7 @@ def subjects_page(session: EvalSession, form=None, roster_form=None, roster_erro
     )
 
 
-@bp.route("/sessions/<int:session_id>/subjects", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/subjects", methods=["GET", "POST"])
 @organizing
 def subjects(session: EvalSession):
     form = SubjectForm()
@@ -401,7 +405,7 @@ def subjects(session: EvalSession):
     )
 
 
-@bp.post("/sessions/<int:session_id>/subjects/import")
+@bp.post("/sessions/<id:session_id>/subjects/import")
 @organizing
 def import_roster(session: EvalSession):
     form = RosterForm()
@@ -430,7 +434,7 @@ def import_roster(session: EvalSession):
     return redirect(url_for("organize.subjects", session_id=session.id))
 
 
-@bp.route("/sessions/<int:session_id>/subjects/<int:subject_id>/edit", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/subjects/<id:subject_id>/edit", methods=["GET", "POST"])
 @organizing
 def edit_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -452,7 +456,7 @@ def edit_subject(session: EvalSession, subject_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/delete")
+@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/delete")
 @organizing
 def delete_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -465,7 +469,7 @@ def delete_subject(session: EvalSession, subject_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/move")
+@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/move")
 @organizing
 def move_subject(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -479,7 +483,7 @@ def move_subject(session: EvalSession, subject_id: int):
     )
 
 
-@bp.route("/sessions/<int:session_id>/subjects/<int:subject_id>/report", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/subjects/<id:subject_id>/report", methods=["GET", "POST"])
 @organizing
 def subject_report(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -515,7 +519,7 @@ def subject_report(session: EvalSession, subject_id: int):
     return redirect(url_for("organize.subjects", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/subjects/<int:subject_id>/report/delete")
+@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/report/delete")
 @organizing
 def delete_report(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
@@ -543,7 +547,7 @@ def groups_page(session: EvalSession, form=None):
     )
 
 
-@bp.route("/sessions/<int:session_id>/groups", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/groups", methods=["GET", "POST"])
 @organizing
 def groups(session: EvalSession):
     form = GroupForm()
@@ -562,7 +566,7 @@ def groups(session: EvalSession):
     )
 
 
-@bp.route("/sessions/<int:session_id>/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/groups/<id:group_id>/edit", methods=["GET", "POST"])
 @organizing
 def edit_group(session: EvalSession, group_id: int):
     group = session_service.get_group(session, group_id)
@@ -580,7 +584,7 @@ def edit_group(session: EvalSession, group_id: int):
     )
 
 
-@bp.post("/sessions/<int:session_id>/groups/<int:group_id>/delete")
+@bp.post("/sessions/<id:session_id>/groups/<id:group_id>/delete")
 @organizing
 def delete_group(session: EvalSession, group_id: int):
     group = session_service.get_group(session, group_id)
@@ -611,7 +615,7 @@ def questionnaire_page(session: EvalSession, form=None):
     )
 
 
-@bp.route("/sessions/<int:session_id>/questionnaire", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/questionnaire", methods=["GET", "POST"])
 @organizing
 def questionnaire(session: EvalSession):
     current = session_service.questionnaire_of(session)
@@ -641,7 +645,7 @@ def questionnaire(session: EvalSession):
     return redirect(url_for("organize.questionnaire", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/questionnaire/template")
+@bp.post("/sessions/<id:session_id>/questionnaire/template")
 @organizing
 def use_questionnaire(session: EvalSession):
     form = TemplateForm()
@@ -676,13 +680,13 @@ def codes_page(session: EvalSession, void_form=None):
     )
 
 
-@bp.get("/sessions/<int:session_id>/codes")
+@bp.get("/sessions/<id:session_id>/codes")
 @organizing
 def codes(session: EvalSession):
     return codes_page(session)
 
 
-@bp.post("/sessions/<int:session_id>/codes/issue")
+@bp.post("/sessions/<id:session_id>/codes/issue")
 @organizing
 def issue_codes(session: EvalSession):
     form = IssueForm()
@@ -697,7 +701,7 @@ def issue_codes(session: EvalSession):
     return redirect(url_for("organize.codes", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/codes/void")
+@bp.post("/sessions/<id:session_id>/codes/void")
 @organizing
 def void_codes(session: EvalSession):
     form = VoidForm()
@@ -715,7 +719,7 @@ def void_codes(session: EvalSession):
     return redirect(url_for("organize.codes", session_id=session.id))
 
 
-@bp.post("/sessions/<int:session_id>/codes/cards")
+@bp.post("/sessions/<id:session_id>/codes/cards")
 @organizing
 def download_cards(session: EvalSession):
     form = CardsForm()
@@ -744,7 +748,7 @@ def download_cards(session: EvalSession):
 # ---- open and close -----------------------------------------------------------------------
 
 
-@bp.route("/sessions/<int:session_id>/open", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/open", methods=["GET", "POST"])
 @organizing
 def open_session(session: EvalSession):
     form = ConfirmForm()
@@ -771,7 +775,7 @@ def open_session(session: EvalSession):
     return redirect(url_for("organize.session_detail", session_id=session.id))
 
 
-@bp.route("/sessions/<int:session_id>/close", methods=["GET", "POST"])
+@bp.route("/sessions/<id:session_id>/close", methods=["GET", "POST"])
 @organizing
 def close_session(session: EvalSession):
     form = ConfirmForm()
@@ -789,17 +793,41 @@ def close_session(session: EvalSession):
     if not form.validate():
         return invalid(form, page)
     try:
-        count = session_service.close_session(session, current_user)
+        closing.begin_close(session, current_user)
     except ServiceError as error:
         return refused(error, page)
-    flash(f"测评已结束，共收回测评表{count}张。", "info")
+    return _finish_close(session)
+
+
+@bp.post("/sessions/<int:session_id>/close/resume")
+@organizing
+def resume_close(session: EvalSession):
+    if not ActionForm().validate():
+        flash("页面已过期，请刷新后重试。", "error")
+    elif session.state == SessionState.CLOSING:
+        return _finish_close(session)
+    return redirect(url_for("organize.session_detail", session_id=session.id))
+
+
+def _finish_close(session: EvalSession):
+    """Let the close run in the background; come back at once, or when it is done."""
+    status = closing.close_from_web(
+        current_app._get_current_object(),
+        session.id,
+        current_user.id,
+        current_app.config.get("CLOSE_WAIT_SECONDS", 5),
+    )
+    if status.state == SessionState.CLOSED:
+        flash(f"测评已结束，共收回测评表{session_service.progress(session).submitted}张。", "info")
+    else:
+        flash("测评正在结束，已停止接收测评表；本页会自动刷新，完成后即可查看结果。", "info")
     return redirect(url_for("organize.session_detail", session_id=session.id))
 
 
 # ---- audit log ----------------------------------------------------------------------------
 
 
-@bp.get("/sessions/<int:session_id>/audit")
+@bp.get("/sessions/<id:session_id>/audit")
 @organizing
 def audit(session: EvalSession):
     return render_template(

@@ -1,5 +1,6 @@
 """The attendee's pages: code entry, the ballot, the receipt. No login, no cookie needed."""
 
+import hmac
 import secrets
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from flask import (
 
 from survey.extensions import csrf, db
 from survey.models import EvalSession, SessionState, Subject
-from survey.security import canonical_code, display_code
+from survey.security import canonical_code, display_code, report_token
 from survey.services import ratelimit
 from survey.services.ballots import (
     BallotInvalid,
@@ -84,11 +85,22 @@ def ballot(code: str):
     return show_ballot(code[:64])
 
 
-@bp.get("/report/<int:subject_id>")
-def report(subject_id: int):
-    """Show a subject's written 述责述廉 report to attendees while the session is open."""
+@bp.app_template_global()
+def report_token_for(subject: Subject) -> str:
+    return report_token(current_app.config["BALLOT_CODE_KEY"], subject.session_id, subject.id)
+
+
+@bp.get("/report/<id:subject_id>/<token>")
+def report(subject_id: int, token: str):
+    """Show a subject's written 述责述廉 report to code holders while the session is open.
+
+    The address carries a keyed token that only ballot pages show, so a report is read by
+    those who hold a code of that session, not by anyone counting subject ids.
+    """
     subject = db.session.get(Subject, subject_id)
     if subject is None or subject.session.state != SessionState.OPEN:
+        abort(404)
+    if not hmac.compare_digest(token.encode(), report_token_for(subject).encode()):
         abort(404)
     if subject.report_pdf:
         response = make_response(subject.report_pdf)

@@ -1,0 +1,85 @@
+"""What sealing costs: CPU per ballot at submit, and the close of 10,000 sealed ballots.
+
+    /work/venv/bin/python bench/sealing.py [--subjects 30] [--ballots 10000] [--seals 5000]
+
+Sealing is timed on a ballot of `--subjects` subjects with a comment (CPU time, per ballot);
+then a throwaway SQLite session of `--ballots` sealed ballots is closed with close_session:
+open every seal, check it, insert the batch in random order, rewrite the codes, seal, destroy
+the key, VACUUM. The close is reported in wall-clock and CPU seconds, step by step.
+"""
+
+import argparse
+import random
+import time
+
+from synthetic import SEAL_CPU, bench_app, build_closed_session
+
+from survey.services import anonymity, closing
+from survey.services.sealing import Opener, ballot_plaintext, create_session_key, private_key, seal
+
+
+def per_ballot(subjects: int, seals: int) -> None:
+    rng = random.Random(1)
+    ratings = {
+        (s, "overall"): rng.choice(("good", "fairly_good", "average", "poor"))
+        for s in range(subjects)
+    }
+    plaintext = ballot_plaintext(1, False, ratings, {3: "希望多下基层调研。"}, "总体满意。")
+    public = create_session_key(999_999)
+    opener = Opener(private_key(999_999))
+    started = time.process_time()
+    boxes = [seal(public, plaintext) for _ in range(seals)]
+    sealing = (time.process_time() - started) / seals
+    started = time.process_time()
+    for box in boxes:
+        opener.open(box)
+    opening = (time.process_time() - started) / seals
+    print(f"ballot of {subjects} subjects: {len(plaintext)} bytes, box {len(boxes[0])} bytes")
+    print(f"  seal (at submit)          {sealing * 1000:7.3f} ms CPU per ballot")
+    print(f"  open (at close)           {opening * 1000:7.3f} ms CPU per ballot")
+
+
+class StepClock:
+    """Wall and CPU seconds of each close step, by wrapping the step functions."""
+
+    def __init__(self):
+        self.times: dict[str, tuple[float, float]] = {}
+
+    def wrap(self, module, name: str, label: str):
+        original = getattr(module, name)
+
+        def timed(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.times[label] = (time.perf_counter() - wall, time.process_time() - cpu)
+
+        setattr(module, name, timed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=30)
+    parser.add_argument("--ballots", type=int, default=10_000)
+    parser.add_argument("--seals", type=int, default=5_000)
+    args = parser.parse_args()
+    with bench_app():
+        per_ballot(args.subjects, args.seals)
+        clock = StepClock()
+        clock.wrap(closing, "_open_seals", "open, check, shuffle, insert")
+        clock.wrap(closing, "_destroy_key", "destroy the key")
+        clock.wrap(anonymity, "scrub_storage", "scrub (WAL checkpoint + VACUUM)")
+        closing.scrub_storage = anonymity.scrub_storage  # closing imported the name
+        cpu = time.process_time()
+        session, seconds = build_closed_session(args.subjects, args.ballots)
+        print(f"session: {args.subjects} subjects, {args.ballots} sealed ballots (SQLite)")
+        print(f"  sealing them              {SEAL_CPU[-1]:7.2f} s CPU")
+        print(f"  close_session             {seconds:7.2f} s wall")
+        for label, (wall, step_cpu) in clock.times.items():
+            print(f"    {label:32s} {wall:6.2f} s wall {step_cpu:6.2f} s CPU")
+        print(f"  whole run                 {time.process_time() - cpu:7.2f} s CPU")
+
+
+if __name__ == "__main__":
+    main()
