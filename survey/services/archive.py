@@ -12,12 +12,10 @@ import json
 from dataclasses import dataclass, field
 
 from survey.domain.attest import (
-    blank_ballots,
     close_statement,
     pdf_digest,
     read_pdf_signature,
     result_document,
-    result_figures,
     result_seal_of,
     result_statement,
     sha256_hex,
@@ -27,7 +25,7 @@ from survey.domain.evaluation import evaluate_sealed, subject_json
 from survey.domain.numbers import format_decimal
 from survey.domain.seal import SEAL_FORMAT, seal_of
 from survey.services import ServiceError
-from survey.services.results import SessionResults, seal_document
+from survey.services.results import SessionResults
 from survey.services.signing import fingerprint, signature_valid
 from survey.uploads import (
     UploadRefused,
@@ -75,17 +73,12 @@ def tally_json(results) -> list[dict]:
 
 def archive_document(results: SessionResults) -> dict:
     """Return the export: figures, tally, the sealed document and the signed attestation."""
-    from survey.services.signoff import attestation
+    from survey.services.signoff import attestation, sealed_figures, sealed_of, team_parts_text
 
     if results.seal is None:
         raise ServiceError("测评尚未结束封存，不能导出归档。")
-    sealed = seal_document(results.session, results.ballots)
-    if seal_of(sealed) != results.seal:
-        # Sealed before hidden groups were merged in the document: export it as sealed.
-        sealed = seal_document(results.session, results.ballots, merge=False)
-    if seal_of(sealed) != results.seal:
-        # The stored ballots no longer match what was sealed at close: say so, export nothing.
-        raise ServiceError("数据库中的选票与结束时的封存码不一致，已停止导出，请联系管理员核查。")
+    sealed = sealed_of(results)
+    parts = team_parts_text(results)
     return {
         "format": ARCHIVE_FORMAT,
         "seal": results.seal,
@@ -93,9 +86,9 @@ def archive_document(results: SessionResults) -> dict:
         "tally": tally_json(results),
         "received": results.received,
         "expected": results.expected,
-        "team_parts": {k: format_decimal(v) for k, v in results.team_parts.items()},
-        "figures": result_figures(results, blank_ballots([b.ratings for b in results.ballots])),
-        "attestation": attestation(results),
+        "team_parts": parts,
+        "figures": sealed_figures(sealed, parts),
+        "attestation": attestation(results, sealed),
         "sealed": sealed,
     }
 
@@ -270,13 +263,15 @@ def _verify_archive(archive, trust: Trust, verdict: Verdict) -> dict | None:
 
 def _recount(archive, sealed, attest, pem, close_seal, verdict: Verdict) -> None:
     """Recount from the sealed ballots and compare with every figure the archive prints."""
+    from survey.services.signoff import sealed_figures
+
     team_parts = archive.get("team_parts") or {}
     try:
         evaluation = evaluate_sealed(sealed, team_parts)
+        figures = sealed_figures(sealed, team_parts)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         verdict.fail(f"无法按封存的选票和规则集重新计票：{error}")
         return
-    figures = result_figures(evaluation, blank_ballots([b["ratings"] for b in sealed["ballots"]]))
     session_id = sealed["session"].get("id")
     mismatches = _differences(archive, evaluation, figures)
     for reason in mismatches:
