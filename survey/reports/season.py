@@ -3,6 +3,7 @@ every checklist point was reached. Pure functions over a SeasonOverview; no quer
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from io import BytesIO
@@ -12,8 +13,11 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 
 from survey.domain.numbers import format_decimal, format_fixed
+from survey.reports.figures import beijing_text
 from survey.reports.fonts import add_cjk_font
 from survey.reports.xlsx import neutralise
 
@@ -80,7 +84,7 @@ def ranking_rows(overview: SeasonOverview) -> list[list]:
 
 
 def member_rows(overview: SeasonOverview) -> list[list]:
-    """Return one row per member: unit, name, post, role, rate, personal, final."""
+    """Return one row per member: unit, name, post, role, rate text, personal, final, rate."""
     rows = []
     for row in overview.rows:
         for member in row.members:
@@ -93,6 +97,8 @@ def member_rows(overview: SeasonOverview) -> list[list]:
                     member.rate_text,
                     member.personal,
                     member.final,
+                    member.rate,
+                    member.rate_fraction,
                 ]
             )
     return rows
@@ -124,12 +130,17 @@ def season_workbook(overview: SeasonOverview) -> bytes:
     sheet.column_dimensions["B"].width = 24
 
     members = book.create_sheet("班子成员")
-    members.append(["单位", "姓名", "职务", "类别", "较好以上率", "个人得分", "最终得分"])
-    for unit, name, post, role, rate, personal, final in member_rows(overview):
+    members.append(
+        ["单位", "姓名", "职务", "类别", "较好以上率", "个人得分", "最终得分", "较好以上率（分数）"]
+    )
+    for unit, name, post, role, _text, personal, final, rate, fraction in member_rows(overview):
         members.append(
-            [safe_text(unit), safe_text(name), safe_text(post), role, rate]
-            + [_number(personal), _number(final)]
+            [safe_text(unit), safe_text(name), safe_text(post), role, _rate_number(rate)]
+            + [_number(personal), _number(final), fraction]
         )
+        members.cell(members.max_row, 5).number_format = "0.00%"
+        members.cell(members.max_row, 6).number_format = "0.00##"
+        members.cell(members.max_row, 7).number_format = "0.00##"
 
     explain = book.create_sheet("计分说明")
     explain.append(["单位", "方面", "条目", "说明"])
@@ -140,24 +151,98 @@ def season_workbook(overview: SeasonOverview) -> bytes:
     for cell in explain["D"]:
         cell.alignment = Alignment(wrap_text=True)
 
+    for ranked in sheet.iter_rows(min_row=4):
+        for cell in ranked[2:]:
+            cell.number_format = "0.00##"
+    _sheet_setup(sheet, 3, season.name)
+    _sheet_setup(members, 1, season.name)
+    _sheet_setup(explain, 1, season.name)
+    book.properties.title = f"{season.name}（{season.year}年度）考核结果"
+    book.properties.creator = "民主测评平台"
+    book.properties.lastModifiedBy = "民主测评平台"
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
+def _rate_number(rate: Fraction | None) -> Decimal | None:
+    """A rate as a number for the 0.00% format; the exact fraction has its own column."""
+    if rate is None:
+        return None
+    return Decimal(rate.numerator) / Decimal(rate.denominator)
+
+
+def _sheet_setup(sheet, head_row: int, title: str) -> None:
+    """Frozen, filterable header; landscape, fitted to the page width; page numbers."""
+    sheet.freeze_panes = f"C{head_row + 1}"
+    sheet.auto_filter.ref = f"A{head_row}:{get_column_letter(sheet.max_column)}{sheet.max_row}"
+    for cell in sheet[head_row]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    for column in range(1, sheet.max_column + 1):
+        letter = get_column_letter(column)
+        head = sheet.cell(head_row, column).value or ""
+        wanted = max(8, min(40, 2.2 * len(str(head)) + 2))
+        if (sheet.column_dimensions[letter].width or 0) < wanted:
+            sheet.column_dimensions[letter].width = wanted
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    sheet.oddHeader.left.text = safe_text(title).replace("&", "&&")
+    sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
+
+
 class _SeasonPDF(FPDF):
+    """Landscape A4, PDF/A-2B like the session reports; every page names its unit and counts."""
+
     def __init__(self, title: str) -> None:
-        super().__init__(orientation="L", unit="mm", format="A4")
+        super().__init__(orientation="L", unit="mm", format="A4", enforce_compliance="PDFA_2B")
         self.title_text = title
         self.family = add_cjk_font(self)
-        self.set_auto_page_break(True, margin=14)
+        self.unit_name = "全部单位"
+        self.generated = beijing_text(datetime.now(UTC))
+        self.set_auto_page_break(True, margin=16)
         self.set_title(title)
         self.set_creator("民主测评平台")
+        self.set_lang("zh-CN")
+        self.alias_nb_pages()
+
+    def header(self) -> None:
+        if self.page_no() == 1:
+            return
+        self.set_font(self.family, size=8)
+        self.set_text_color(110, 110, 110)
+        self.cell(0, 5, f"{self.title_text} · {self.unit_name}", align="L")
+        self.set_text_color(0, 0, 0)
+        self.ln(7)
 
     def footer(self) -> None:
-        self.set_y(-10)
+        self.set_y(-12)
         self.set_font(self.family, size=8)
-        self.cell(0, 5, f"{self.title_text} · 第{self.page_no()}页", align="C")
+        self.set_text_color(110, 110, 110)
+        text = f"{self.title_text} · {self.unit_name} · 第 {self.page_no()} 页 共 {{nb}} 页"
+        self.cell(0, 4, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.cell(0, 4, f"生成时间 {self.generated}", align="C")
+        self.set_text_color(0, 0, 0)
+
+    def signatures(self) -> None:
+        """Signature lines and a square for the official seal (公章)."""
+        box = 30.0
+        if self.will_page_break(box + 8):
+            self.add_page()
+        self.ln(4)
+        top = self.get_y()
+        self.set_font(self.family, size=10.5)
+        blank = "________________"
+        for line in (f"考核组：{blank}", f"审核人：{blank}", f"日期：{blank}"):
+            self.cell(self.epw - box - 6, 9, line, new_x="LMARGIN", new_y="NEXT")
+        x = self.l_margin + self.epw - box
+        self.rect(x, top, box, box)
+        self.set_xy(x, top + box / 2 - 3)
+        self.set_font(self.family, size=9)
+        self.cell(box, 6, "（盖章）", align="C")
+        self.set_xy(self.l_margin, top + box + 2)
 
 
 def season_pdf(overview: SeasonOverview) -> bytes:
@@ -192,10 +277,12 @@ def season_pdf(overview: SeasonOverview) -> bytes:
     pdf.set_font(family, size=9)
     with pdf.table(headings_style=plain, text_align="CENTER") as table:
         table.row(["单位", "姓名", "职务", "类别", "较好以上率", "个人得分", "最终得分"])
-        for unit, name, post, role, rate, personal, final in member_rows(overview):
+        for unit, name, post, role, rate, personal, final, *_ in member_rows(overview):
             table.row([unit, name, post, role, rate, _text(personal), _text(final)])
 
+    pdf.signatures()
     for row in overview.rows:
+        pdf.unit_name = row.unit.name
         pdf.add_page()
         pdf.set_font(family, size=12)
         pdf.cell(0, 8, f"{row.unit.name}：考核细则计分说明", new_x="LMARGIN", new_y="NEXT")

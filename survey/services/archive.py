@@ -12,12 +12,10 @@ import json
 from dataclasses import dataclass, field
 
 from survey.domain.attest import (
-    blank_ballots,
     close_statement,
     pdf_digest,
     read_pdf_signature,
     result_document,
-    result_figures,
     result_seal_of,
     result_statement,
     sha256_hex,
@@ -27,11 +25,12 @@ from survey.domain.evaluation import evaluate_sealed, subject_json
 from survey.domain.numbers import format_decimal
 from survey.domain.seal import SEAL_FORMAT, seal_of
 from survey.services import ServiceError
-from survey.services.results import SessionResults, seal_document
+from survey.services.results import SessionResults
 from survey.services.signing import fingerprint, signature_valid
 from survey.uploads import (
     UploadRefused,
     check_json_nesting,
+    check_size,
     check_toml_nesting,
     open_zip,
     read_member,
@@ -42,7 +41,7 @@ ARCHIVE_FORMAT = "survey-archive-2"
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_SIGNATURE_NAME = "MANIFEST.sig"
 PUBLIC_KEY_NAME = "public_key.pem"
-MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
+MAX_ARCHIVE_BYTES = 50 * 1024 * 1024
 
 
 def _exact_text(value) -> str | None:
@@ -74,14 +73,12 @@ def tally_json(results) -> list[dict]:
 
 def archive_document(results: SessionResults) -> dict:
     """Return the export: figures, tally, the sealed document and the signed attestation."""
-    from survey.services.signoff import attestation
+    from survey.services.signoff import attestation, sealed_figures, sealed_of, team_parts_text
 
     if results.seal is None:
         raise ServiceError("测评尚未结束封存，不能导出归档。")
-    sealed = seal_document(results.session, results.ballots)
-    if seal_of(sealed) != results.seal:
-        # The stored ballots no longer match what was sealed at close: say so, export nothing.
-        raise ServiceError("数据库中的选票与结束时的封存码不一致，已停止导出，请联系管理员核查。")
+    sealed = sealed_of(results)
+    parts = team_parts_text(results)
     return {
         "format": ARCHIVE_FORMAT,
         "seal": results.seal,
@@ -89,9 +86,9 @@ def archive_document(results: SessionResults) -> dict:
         "tally": tally_json(results),
         "received": results.received,
         "expected": results.expected,
-        "team_parts": {k: format_decimal(v) for k, v in results.team_parts.items()},
-        "figures": result_figures(results, blank_ballots([b.ratings for b in results.ballots])),
-        "attestation": attestation(results),
+        "team_parts": parts,
+        "figures": sealed_figures(sealed, parts),
+        "attestation": attestation(results, sealed),
         "sealed": sealed,
     }
 
@@ -163,21 +160,22 @@ def instance_trust(extra_keys: list[bytes] = (), *, compare_records: bool = True
 
 
 def verify_upload(data: bytes, trust: Trust | None = None) -> Verdict:
-    """Check an exported archive: its JSON, the ZIP, or a single signed PDF."""
+    """Check an exported archive: its JSON, the ZIP, or a single signed PDF.
+
+    Bounded before anything is expanded (survey.uploads): the ZIP's members and their sum by
+    their declared sizes, each member by the bytes actually inflated, and the nesting depth
+    of the JSON and of the rule set sealed inside it.
+    """
     trust = trust or instance_trust()
     verdict = Verdict()
-    if len(data) > MAX_ARCHIVE_BYTES:
-        verdict.fail(f"文件超过{MAX_ARCHIVE_BYTES // (1024 * 1024)} MB 的上限，未予校验。")
-        return verdict
-    # Bounded before anything is expanded (survey.uploads): the ZIP's members by their
-    # declared and their actually inflated sizes, the JSON's and the rule set's nesting depth.
     try:
+        check_size(data, MAX_ARCHIVE_BYTES, "归档文件")
         if data[:2] == b"PK":
             _verify_zip(data, trust, verdict)
         elif data[:5] == b"%PDF-":
             _verify_pdf(data, trust, verdict, "PDF 文件")
         else:
-            archive = _parse_archive(data)
+            archive = _read_json(data)
             if archive is None:
                 verdict.fail("文件不是测评归档（既不是 JSON、ZIP，也不是结果单 PDF）。")
                 return verdict
@@ -187,8 +185,8 @@ def verify_upload(data: bytes, trust: Trust | None = None) -> Verdict:
     return verdict
 
 
-def _parse_archive(data: bytes) -> dict | None:
-    """Read archive.json within the nesting limits; None when it is not a JSON object."""
+def _read_json(data: bytes) -> dict | None:
+    """Parse archive.json within bounds; None when it is not a JSON object."""
     check_json_nesting(data, what="归档文件")
     try:
         # ValueError also covers integers of more than 4,300 digits.
@@ -265,13 +263,15 @@ def _verify_archive(archive, trust: Trust, verdict: Verdict) -> dict | None:
 
 def _recount(archive, sealed, attest, pem, close_seal, verdict: Verdict) -> None:
     """Recount from the sealed ballots and compare with every figure the archive prints."""
+    from survey.services.signoff import sealed_figures
+
     team_parts = archive.get("team_parts") or {}
     try:
         evaluation = evaluate_sealed(sealed, team_parts)
+        figures = sealed_figures(sealed, team_parts)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         verdict.fail(f"无法按封存的选票和规则集重新计票：{error}")
         return
-    figures = result_figures(evaluation, blank_ballots([b["ratings"] for b in sealed["ballots"]]))
     session_id = sealed["session"].get("id")
     mismatches = _differences(archive, evaluation, figures)
     for reason in mismatches:
@@ -404,9 +404,11 @@ _LABELS = {
 
 
 def _verify_zip(data: bytes, trust: Trust, verdict: Verdict) -> None:
-    corrupt = "ZIP 文件已损坏，无法读取。"
     with open_zip(
-        data, total_limit=MAX_ARCHIVE_BYTES, what="归档 ZIP 文件", corrupt=corrupt
+        data,
+        member_limit=MAX_ARCHIVE_BYTES,
+        total_limit=MAX_ARCHIVE_BYTES,
+        what="归档 ZIP 文件",
     ) as bundle:
         members = {
             info.filename: read_member(bundle, info.filename, MAX_ARCHIVE_BYTES, "归档 ZIP 文件")
@@ -424,7 +426,7 @@ def _verify_zip(data: bytes, trust: Trust, verdict: Verdict) -> None:
         verdict.fail(f"ZIP 文件中缺少 {'、'.join(missing)}：无法核对文件清单和签名。")
     pem = _trusted_key(members.get(PUBLIC_KEY_NAME), trust, verdict, "ZIP")
     listed = _manifest(members, pem, verdict)
-    archive = _parse_archive(members[ARCHIVE_MEMBER])
+    archive = _read_json(members[ARCHIVE_MEMBER])
     if archive is None:
         verdict.fail(f"{ARCHIVE_MEMBER} 无法读取。")
         return
@@ -438,12 +440,12 @@ def _verify_zip(data: bytes, trust: Trust, verdict: Verdict) -> None:
             verdict.fail(f"文件清单中的{label}与 archive.json 不同。")
     seals = {"close_seal": listed.get("close_seal"), "result_seal": listed.get("result_seal")}
     sheets = listed.get("sheets") or {}
-    for name, data_ in members.items():
+    for name, content in members.items():
         if not name.lower().endswith(".pdf"):
             continue
         expect = dict(seals, session_id=listed.get("session_id"))
         expect["subject_id"] = sheets.get(name)
-        _verify_pdf(data_, trust, verdict, name, expect=expect)
+        _verify_pdf(content, trust, verdict, name, expect=expect)
 
 
 def _manifest(members: dict[str, bytes], pem: bytes | None, verdict: Verdict) -> dict | None:

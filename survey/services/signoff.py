@@ -16,12 +16,20 @@ from survey.domain.attest import (
     result_seal_of,
     result_statement,
 )
+from survey.domain.evaluation import evaluate_sealed
+from survey.domain.numbers import format_decimal
 from survey.domain.roles import SubjectRole
+from survey.domain.seal import seal_of
 from survey.extensions import db
 from survey.models import EvalSession, User
 from survey.services import ServiceError
 from survey.services.audit import record
-from survey.services.results import SessionResults, compute_results, require_closed
+from survey.services.results import (
+    SessionResults,
+    compute_results,
+    require_closed,
+    seal_document,
+)
 from survey.services.signing import public_pem, sign
 
 
@@ -43,10 +51,35 @@ def signoff_facts(session: EvalSession) -> dict:
     }
 
 
-def result_document_of(results: SessionResults) -> dict:
+def sealed_of(results: SessionResults) -> dict:
+    """The sealed document that matches the close seal (hidden groups merged, or as sealed
+    before that rule); raise if the stored ballots match neither."""
+    for merge in (True, False):
+        sealed = seal_document(results.session, results.ballots, merge=merge)
+        if seal_of(sealed) == results.seal:
+            return sealed
+    # The stored ballots no longer match what was sealed at close: say so, export nothing.
+    raise ServiceError("数据库中的选票与结束时的封存码不一致，已停止导出，请联系管理员核查。")
+
+
+def team_parts_text(results: SessionResults) -> dict[str, str]:
+    return {key: format_decimal(value) for key, value in results.team_parts.items()}
+
+
+def sealed_figures(sealed: dict, team_parts: dict[str, str]) -> dict:
+    """Every printed figure, recounted from the sealed document: what the result seal covers.
+
+    Computed the same way at sign-off and by `survey verify`, from the same sealed ballots
+    (with the small-group rule's merged labels), so the two can only agree or be tampered.
+    """
+    evaluation = evaluate_sealed(sealed, team_parts)
+    return result_figures(evaluation, blank_ballots([b["ratings"] for b in sealed["ballots"]]))
+
+
+def result_document_of(results: SessionResults, sealed: dict | None = None) -> dict:
     session = results.session
-    blank = blank_ballots([b.ratings for b in results.ballots])
-    figures = result_figures(results, blank)
+    sealed = sealed_of(results) if sealed is None else sealed
+    figures = sealed_figures(sealed, team_parts_text(results))
     return result_document(session.id, session.seal, signoff_facts(session), figures)
 
 
@@ -100,7 +133,7 @@ def sign_off(
     return seal
 
 
-def attestation(results: SessionResults) -> dict:
+def attestation(results: SessionResults, sealed: dict | None = None) -> dict:
     """The signed facts an archive carries: both seals, their signatures, the public key."""
     session = results.session
     pem = public_pem()
@@ -113,7 +146,7 @@ def attestation(results: SessionResults) -> dict:
         **signoff_facts(session),
     }
     if session.result_seal is not None:
-        recomputed = result_seal_of(result_document_of(results))
+        recomputed = result_seal_of(result_document_of(results, sealed))
         if recomputed != session.result_seal:
             # Something the reports print changed after sign-off: export nothing.
             raise ServiceError(

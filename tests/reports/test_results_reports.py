@@ -160,26 +160,43 @@ def test_workbook_figures_equal_the_tally(results, workbook):
     for heading, count in expected_counts.items():
         assert column(rows, team, heading) == count
     assert column(rows, team, "较好以上票数") == 19
+    # The exact rate is its own column, as a fraction; the percentage is a number (0.00%).
     assert column(rows, team, "较好以上率（分数）") == "19/22"
-    assert column(rows, team, "较好以上率（百分比）") == "86.36%"
-    assert column(rows, team, "民主测评得分") == "15"
+    assert column(rows, team, "较好以上率（百分比）") == pytest.approx(19 / 22, abs=1e-12)
+    assert column(rows, team, "民主测评得分") == 15
     assert column(rows, team, "所在分档") == "[85%, 90%) → 15"
     # Team total: 15 + 14 + 28 + 18 + 15 (责任制落实 99 capped at 15) = 90 → 9 of 10.
-    assert column(rows, team, "最终得分") == "9"
+    assert column(rows, team, "最终得分") == 9
     assert column(rows, "张明", "较好以上率（分数）") == "21/23"
-    assert column(rows, "张明", "扣分") == "0"
-    assert column(rows, "张明", "最终得分") == "9.5"
-    assert column(rows, "李华", "较好以上率（百分比）") == "73.91%"
-    assert column(rows, "李华", "扣分") == "3.5"
-    assert column(rows, "李华", "个人得分") == "6.5"
-    assert column(rows, "李华", "最终得分") == "7.25"  # 0.7 × 6.5 + 0.3 × 9
+    assert column(rows, "张明", "扣分") == 0
+    assert column(rows, "张明", "最终得分") == 9.5
+    assert column(rows, "李华", "较好以上率（百分比）") == pytest.approx(17 / 23, abs=1e-12)
+    assert column(rows, "李华", "扣分") == 3.5
+    assert column(rows, "李华", "个人得分") == 6.5
+    assert column(rows, "李华", "最终得分") == 7.25  # 0.7 × 6.5 + 0.3 × 9
     assert column(rows, "王芳", "有效票") == 0
     assert column(rows, "王芳", "较好以上率（百分比）") == "无有效票"
-    # Counts are integers; exact values (rates, points, scores) are text, never floats.
-    for name, row in rows.items():
+    for name in rows:
         if name != "header":
             assert column(rows, name, "应到") == 30 and column(rows, name, "收回") == 23
-            assert all(not isinstance(value, float) for value in row), row
+    # Formats, frozen header, filter, print setup, properties.
+    sheet = workbook[SUMMARY_SHEET]
+    header_row = next(
+        r[0].row for r in sheet.iter_rows() if r[0].value == "序号" and r[1].value == "测评对象"
+    )
+    formats = {
+        cell.value: sheet.cell(header_row + 2, cell.column).number_format
+        for cell in sheet[header_row]
+    }
+    assert formats["较好以上率（百分比）"] == "0.00%" and formats["最终得分"] == "0.00##"
+    assert sheet.freeze_panes == f"C{header_row + 1}"
+    assert sheet.auto_filter.ref.startswith(f"A{header_row}:")
+    for each in workbook.worksheets:
+        assert each.freeze_panes and each.auto_filter.ref, each.title
+        assert each.page_setup.orientation == "landscape" and each.page_setup.fitToWidth == 1
+        assert "结果封存码" in each.oddHeader.right.text and "&P" in each.oddFooter.center.text
+    assert workbook.properties.creator == "民主测评平台"
+    assert workbook.properties.title.endswith("测评统计表")
     cells = [c for r in workbook[SUMMARY_SHEET].iter_rows(values_only=True) for c in r]
     assert "超过满分，按满分计入" in cells
     assert results.seal in cells
@@ -233,7 +250,7 @@ def test_a_small_hidden_group_shows_nowhere(results, workbook):
     sheet_a = list(workbook[GROUP_A].iter_rows(values_only=True))
     assert ("收回（份）", 12) in [row[:2] for row in sheet_a]
     team_a = next(row for row in sheet_a if row[1] == "县委领导班子")
-    assert team_a[-2:] == ("12/12", "100.00%")
+    assert team_a[-2:] == ("12/12", 1)
 
 
 def pdf_text(data: bytes) -> str:
@@ -374,14 +391,14 @@ def test_charts_are_self_contained_svg(results):
         assert chart(results) == svg  # the same results give the same bytes
 
 
-def test_the_archive_json_merges_hidden_groups_and_still_verifies(results):
+def test_the_archive_json_merges_hidden_groups_and_still_verifies(results, make_user):
     from survey.exports import build_export
     from survey.services.archive import verify_upload
-    from survey.services.results import compute_results
     from survey.services.signoff import sign_off
 
-    sign_off(results.session, None, waive_parts=True, signer="考核组")
-    data = build_export(compute_results(results.session), "json")
+    sign_off(results.session, make_user())
+    results = compute_results(results.session)
+    data = build_export(results, "json")
     text = data.decode()
     # The hidden groups' names appear nowhere: not on their ballots, not in the facts.
     assert GROUP_C not in text and GROUP_D not in text
@@ -397,4 +414,4 @@ def test_the_archive_json_merges_hidden_groups_and_still_verifies(results):
     assert archive["seal"] == results.seal
     verdict = verify_upload(data)
     assert verdict.ok, verdict.text
-    assert verdict.text.startswith("通过")
+    assert verdict.text.splitlines()[0] == "通过" and "全部数字与归档一致" in verdict.text

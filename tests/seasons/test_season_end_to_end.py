@@ -291,6 +291,12 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
         r[1]: Decimal(str(r[6])) for r in book["班子成员"].iter_rows(min_row=2, values_only=True)
     }
     assert members["周明"] == Decimal("9.75") and members["冯杰"] == Decimal("8.2")
+    # Rates are numbers (0.00%) with the exact fraction beside them; headers frozen, filtered.
+    member_sheet = book["班子成员"]
+    assert member_sheet["E2"].number_format == "0.00%" and "/" in member_sheet["H2"].value
+    assert isinstance(member_sheet["E2"].value, (int, float))
+    assert member_sheet.freeze_panes == "C2" and member_sheet.auto_filter.ref
+    assert book.properties.creator == "民主测评平台"
     explained = [r[3] for r in book["计分说明"].iter_rows(min_row=2, values_only=True)]
     assert "一票否决，惩治腐败方面记0分" in explained
 
@@ -304,3 +310,5 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
         assert unit in text
     assert "一票否决" in text
     assert "1（并列）" in text and "暂定" not in text
+    pages = len(pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert f"第{pages}页共{pages}页" in text.replace(" ", "") and "（盖章）" in text

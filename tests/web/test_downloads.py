@@ -202,7 +202,8 @@ def test_season_downloads_open_and_carry_the_session(voted):
             assert next(r for r in rows if r[1] == "演示县")[:3] == (None, "演示县", 0)
             for name in members:
                 row = next(r for r in rows if r[1] == name)
-                assert row[4:6] == ("57.14%（8/14）", 2), row
+                # The rate as a number (0.00%), the exact fraction in its own column.
+                assert row[4] == pytest.approx(8 / 14) and row[5] == 2 and row[7] == "8/14", row
         else:
             text = pdf_text(response.get_data())
             assert "2026年度考核" in text
