@@ -60,6 +60,8 @@ ACTION_LABELS = {
     "unlink_season_session": "取消关联测评",
     "enter_season_facts": "录入考核事实",
     "apply_season_points": "写入考核年度得分",
+    "sign_off": "考核组签发结果",
+    "set_group_weights": "设置参评人员类别权重",
 }
 
 
