@@ -33,9 +33,11 @@ from survey.reports.figures import (
     NO_VALID_VOTES,
     VERIFY_HINT,
     attest_pairs,
+    band_text,
     chinese_punctuation,
     date_text,
     decimal_text,
+    graded_text,
     hidden_groups_note,
     option_labels,
     rate_fraction,
@@ -241,7 +243,12 @@ def _summary(workbook: Workbook, results: SessionResults) -> None:
         _banner(results),
     )
     sheet.row(session.title, font=_TITLE_FONT)
-    extra = ["问卷得分", "等次"] if questionnaire.scored else []
+    # Seed 003's grade is given on the combined 百分制: say which score each column holds.
+    if ruleset.combined is not None:
+        graded_head = ["综合得分（组织考评＋群众评议）", "等次（按综合得分）"]
+    else:
+        graded_head = ["问卷得分", "等次"]
+    extra = graded_head if questionnaire.scored else []
     sheet.table_head(
         "序号", "测评对象", "职务", "类别", "应到", "收回", "有效票", *_count_head(results),
         "较好以上票数", "较好以上率（分数）", "较好以上率（百分比）", "民主测评得分", "扣分",
@@ -257,8 +264,13 @@ def _summary(workbook: Workbook, results: SessionResults) -> None:
             rate_fraction(row) or None,
             percent(row.rate) if row.rate is not None else (NO_VALID_VOTES if counts else None),
             points(row.points), points(row.deduction), points(row.personal), points(row.final),
-            row.band,
-            *([Num(row.score_total), row.grade] if questionnaire.scored else []),
+            band_text(row),
+            # A number, unless rounding would suggest another grade: then the exact fraction.
+            *(
+                [graded_text(row) if row.score_note else Num(row.graded_score), row.grade]
+                if questionnaire.scored
+                else []
+            ),
         )  # fmt: skip
     sheet.close_table()
 

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from fractions import Fraction
 
 import pytest
 from openpyxl import load_workbook
@@ -98,9 +99,10 @@ def test_reports_of_every_meeting_type(client, make_user, meeting_type):
         # 群众评议: 4 × 100 + 2 × 60 over 6 ballots = 86.67; with 组织考评 80 at 50/50 the
         # combined score is 83.33 → 良好 (80 ≤ s < 90)
         row = results.subjects[0]
-        assert row.grade == "良好"
-        assert "86.67" in text and "良好" in text
-        assert pytest.approx(260 / 3) in cells and "良好" in cells
+        assert row.grade == "良好" and row.combined.total == Fraction(250, 3)
+        assert "86.67" in text and "83.33" in text and "良好" in text
+        assert pytest.approx(250 / 3) in cells and "良好" in cells
+        assert "综合得分（组织考评＋群众评议）" in cells and "等次（按综合得分）" in cells
     else:
         assert "66.67%（4/6）" in text  # 总体评价 of each member
         assert "[60%,70%)" in text
