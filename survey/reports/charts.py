@@ -244,8 +244,9 @@ def rates_figure(results: SessionResults) -> Figure:
     # Thresholds 5 points apart would print on top of each other: the lines show them.
     axes.set_xticks(range(0, 101, 10), [f"{t}%" for t in range(0, 101, 10)], fontsize=7)
     axes.set_xticks(range(0, 101, 5), minor=True)
-    axes.set_xlabel("较好以上率", fontsize=9)
-    figure.suptitle("较好以上率与分档线", fontsize=11)
+    label = results.questionnaire.rate_label
+    axes.set_xlabel(label, fontsize=9)
+    figure.suptitle(f"{label}与分档线", fontsize=11)
     roles = {row.spec.role == SubjectRole.TEAM for row in rows}
     handles = [
         Line2D([], [], color=TEAM_LINE_COLOUR, linewidth=1.2, label="领导班子得分分档线"),

@@ -504,7 +504,7 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
     options = option_labels(results)
     head = [
         "序号", "测评对象", "类别", "有效票", *(label for _, label in options), "弃权",
-        "较好以上率", "所在分档", "得分或\n扣分", "个人\n得分", "最终\n得分",
+        results.questionnaire.rate_label, "所在分档", "得分或\n扣分", "个人\n得分", "最终\n得分",
     ]  # fmt: skip
     # Headers break between words (explicit \n), never inside one: widths fit the words.
     fixed = [7, 12, 10.5, 9.6, *([9] * len(options)), 9, 17, 19, 10.5, 9.5, 9.5]
@@ -557,7 +557,7 @@ def _groups_table(pdf: ResultDocument, results: SessionResults) -> None:
     fixed = [22, *([9] * (len(options) + 2)), 20]
     labels = [label for _, label in options]
     pdf.grid(
-        ["参评人员类别", "测评对象", "有效票", *labels, "弃权", "较好以上率"],
+        ["参评人员类别", "测评对象", "有效票", *labels, "弃权", results.questionnaire.rate_label],
         rows,
         [fixed[0] + 14, pdf.epw - sum(fixed) - 14, *fixed[1:]],
         align=["LEFT", "LEFT", *["CENTER"] * (len(options) + 3)],
@@ -616,7 +616,10 @@ def _item_rates_table(pdf: ResultDocument, results: SessionResults) -> None:
             )
     fixed = [22, 10, *([9] * (len(options) + 1)), 20]
     pdf.grid(
-        ["测评对象", "测评项目", "有效票", *(label for _, label in options), "弃权", "较好以上率"],
+        [
+            "测评对象", "测评项目", "有效票", *(label for _, label in options), "弃权",
+            results.questionnaire.rate_label,
+        ],  # fmt: skip
         rows,
         [fixed[0], pdf.epw - sum(fixed), *fixed[1:]],
         align=["LEFT", "LEFT", *["CENTER"] * (len(options) + 3)],
@@ -732,9 +735,10 @@ def _rules_section(pdf: ResultDocument, results: SessionResults) -> None:
         pdf.paragraph(chinese_punctuation("\n".join(rest)), size=8.5)
     rated = [row for row in results.subjects if row.band is not None]
     if rated:
-        pdf.paragraph("各测评对象较好以上率所在分档：", size=9.5)
+        label = results.questionnaire.rate_label
+        pdf.paragraph(f"各测评对象{label}所在分档：", size=9.5)
         pdf.grid(
-            ["测评对象", "较好以上率", "分档表", "所在分档"],
+            ["测评对象", label, "分档表", "所在分档"],
             [
                 [row.spec.name, rate_text(row), _table_title(results, row), row.band]
                 for row in rated

@@ -244,6 +244,7 @@ def _summary(workbook: Workbook, results: SessionResults) -> None:
     )
     sheet.row(session.title, font=_TITLE_FONT)
     # Seed 003's grade is given on the combined 百分制: say which score each column holds.
+    rate = questionnaire.rate_label  # 较好以上率, 称职以上率, 满意率
     if ruleset.combined is not None:
         graded_head = ["综合得分（组织考评＋群众评议）", "等次（按综合得分）"]
     else:
@@ -251,8 +252,8 @@ def _summary(workbook: Workbook, results: SessionResults) -> None:
     extra = graded_head if questionnaire.scored else []
     sheet.table_head(
         "序号", "测评对象", "职务", "类别", "应到", "收回", "有效票", *_count_head(results),
-        "较好以上票数", "较好以上率（分数）", "较好以上率（百分比）", "民主测评得分", "扣分",
-        "个人得分", "最终得分", "所在分档", *extra,
+        f"{rate.removesuffix('率')}票数", f"{rate}（分数）", f"{rate}（百分比）",
+        "民主测评得分", "扣分", "个人得分", "最终得分", "所在分档", *extra,
     )  # fmt: skip
     for number, row in enumerate(results.subjects, start=1):
         counts = row.counts
@@ -321,8 +322,8 @@ def _items_block(sheet: _Sheet, results: SessionResults) -> None:
     sheet.head("分项统计")
     sheet.head(
         "序号", "测评对象", "测评项目", "分值" if questionnaire.scored else "", "有效票",
-        *_count_head(results), "较好以上率（分数）", "较好以上率（百分比）",
-        "平均得分" if questionnaire.scored else "",
+        *_count_head(results), f"{questionnaire.rate_label}（分数）",
+        f"{questionnaire.rate_label}（百分比）", "平均得分" if questionnaire.scored else "",
     )  # fmt: skip
     for number, row in enumerate(results.subjects, start=1):
         averages = {item.key: item.average for item in row.scored}
@@ -370,9 +371,10 @@ def _group_sheet(workbook: Workbook, results: SessionResults, group: str, name: 
         workbook, name, [6, 22, 26, 12, 9, *([7] * (options + 1)), 13, 13, 13], _banner(results)
     )
     sheet.row(f"参评人员类别：{group}", font=_TITLE_FONT)
+    rate = results.questionnaire.rate_label
     sheet.table_head(
-        "序号", "测评对象", "职务", "类别", "有效票", *_count_head(results), "较好以上票数",
-        "较好以上率（分数）", "较好以上率（百分比）",
+        "序号", "测评对象", "职务", "类别", "有效票", *_count_head(results),
+        f"{rate.removesuffix('率')}票数", f"{rate}（分数）", f"{rate}（百分比）",
     )  # fmt: skip
     questionnaire = results.questionnaire
     for number, row in enumerate(results.subjects, start=1):

@@ -1,6 +1,7 @@
 """Shipped scales other than 好/较好/一般/差: 称职以上率 and 满意率, from phone to download."""
 
 import io
+import subprocess
 
 import pytest
 from openpyxl import load_workbook
@@ -66,6 +67,14 @@ def test_chengzhi_rate_end_to_end(app, client, logged_in):
         c for s in load_workbook(io.BytesIO(data)) for r in s.iter_rows(values_only=True) for c in r
     }
     assert {"优秀", "称职", "基本称职", "不称职", "17/20", "[80%, 90%) → 较好"} <= cells
+    # The workbook and the report name the scale's own rate, never 较好以上率.
+    assert {"称职以上票数", "称职以上率（分数）", "称职以上率（百分比）"} <= cells
+    assert not any("较好以上" in str(c) for c in cells)
+    report = client.get(f"/sessions/{session.id}/results/download/pdf").get_data()
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=report, capture_output=True, check=True
+    ).stdout.decode()
+    assert "称职以上率" in text
 
 
 @pytest.mark.parametrize(
