@@ -157,7 +157,8 @@ def season_workbook(overview: SeasonOverview) -> bytes:
     _sheet_setup(sheet, 3, season.name)
     _sheet_setup(members, 1, season.name)
     _sheet_setup(explain, 1, season.name)
-    book.properties.title = f"{season.name}（{season.year}年度）考核结果"
+    # Document properties are XML too: a control character there makes the file unreadable.
+    book.properties.title = safe_text(f"{season.name}（{season.year}年度）考核结果")
     book.properties.creator = "民主测评平台"
     book.properties.lastModifiedBy = "民主测评平台"
     buffer = BytesIO()

@@ -5,7 +5,6 @@ import logging
 import os
 import socket
 import stat
-import threading
 import time
 from pathlib import Path
 
@@ -264,27 +263,6 @@ def test_gunicorn_logs_keep_codes_out_whatever_the_request_line(app, tmp_path, o
 def enable(monkeypatch, name: str) -> None:
     """Alembic's fileConfig (run by the session's migration) disables existing loggers."""
     monkeypatch.setattr(logging.getLogger(name), "disabled", False)
-
-
-def test_development_server_logs_keep_codes_out(app, caplog, monkeypatch):
-    from werkzeug.serving import make_server
-
-    enable(monkeypatch, "werkzeug")
-    from survey.web.redaction import RedactingRequestHandler
-
-    code = "ABCDE23456"
-    server = make_server("127.0.0.1", 0, app, request_handler=RedactingRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with caplog.at_level(logging.INFO, logger="werkzeug"):
-            for line in crafted_lines(code):
-                raw_request(server.server_port, line)
-    finally:
-        server.shutdown()
-    log = "\n".join(record.getMessage() for record in caplog.records)
-    assert "/v/[code]" in log
-    assert_no_code(log, code)
 
 
 def test_a_failing_request_logs_no_code(app, caplog, monkeypatch):
