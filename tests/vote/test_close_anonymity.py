@@ -1,5 +1,7 @@
 """At close the ballots are rewritten in random order and the old copies scrubbed away."""
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -56,7 +58,19 @@ def test_close_rewrites_ballots_and_leaves_nothing_that_links_them(app, client, 
         database = Path(db.engine.url.database)
         wal = database.with_name(database.name + "-wal")
         assert not wal.exists() or wal.stat().st_size == 0
-        raw = database.read_bytes()
+        # Read by another process: opening and closing the file here would drop every POSIX
+        # lock this process's SQLite connections hold on it, and the next process to close the
+        # database would take itself for the last one and delete the -wal and -shm under us.
+        raw = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())",
+                str(database),
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         assert not any(old.encode() in raw for old in old_ids)
     else:
         xmins = db.session.execute(sa.text("SELECT DISTINCT xmin::text FROM ballot")).all()
