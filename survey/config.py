@@ -58,22 +58,27 @@ def normalise_database_url(url: str) -> str:
 
 def instance_secret(path: Path) -> str:
     """Read a secret from the instance folder, creating it (owner-only) on first run."""
-    if path.exists():
-        return path.read_text().strip()
-    value = secrets.token_hex(32)
-    # Write aside, then link into place: a worker starting at the same moment sees either
-    # no file or the whole secret, and the first link wins.
+    if not path.exists():
+        write_once(path, secrets.token_hex(32).encode())
+    return path.read_text().strip()
+
+
+def write_once(path: Path, data: bytes) -> None:
+    """Create an owner-only file unless it exists; a concurrent first writer wins.
+
+    Written aside, then linked into place: a worker starting at the same moment sees either
+    no file or the whole content, never half of it.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
     try:
         os.link(tmp, path)
     except FileExistsError:
-        value = path.read_text().strip()
+        pass
     finally:
         tmp.unlink()
-    return value
 
 
 def lan_address() -> str:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from survey.extensions import db, write_intent
 from survey.models import LoginFailure
-from survey.services.ratelimit import client_address, network_of
+from survey.services.ratelimit import client_address, network_of, window_counts
 from survey.services.upsert import upsert
 
 ACCOUNT_PER_MINUTE = 5
@@ -76,13 +76,7 @@ def wait_minutes(username: str, minute: int | None = None) -> int:
     limits = _limits()
     for kind, bucket in buckets(username).items():
         per_minute, per_hour = limits[kind]
-        rows = db.session.execute(
-            sa.select(LoginFailure.minute, LoginFailure.count).where(
-                LoginFailure.bucket == bucket,
-                LoginFailure.minute > minute - WINDOW_MINUTES,
-                LoginFailure.minute <= minute,
-            )
-        ).all()
+        rows = window_counts(LoginFailure, bucket, minute)
         if sum(count for at, count in rows if at == minute) >= per_minute:
             wait = max(wait, 1)
         if sum(count for _, count in rows) >= per_hour:

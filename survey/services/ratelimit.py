@@ -89,16 +89,21 @@ def is_throttled(bucket: str | None = None, minute: int | None = None) -> bool:
     bucket = bucket or current_bucket()
     minute = current_minute() if minute is None else minute
     per_minute, per_hour = limits()
-    rows = db.session.execute(
-        sa.select(FailedAttempt.minute, FailedAttempt.count).where(
-            FailedAttempt.bucket == bucket,
-            FailedAttempt.minute > minute - WINDOW_MINUTES,
-            FailedAttempt.minute <= minute,
-        )
-    ).all()
+    rows = window_counts(FailedAttempt, bucket, minute)
     this_minute = sum(count for at, count in rows if at == minute)
     this_hour = sum(count for _, count in rows)
     return this_minute >= per_minute or this_hour >= per_hour
+
+
+def window_counts(model, bucket: str, minute: int) -> list[tuple[int, int]]:
+    """(minute, count) of a bucket's failures within the hour window ending at `minute`."""
+    return db.session.execute(
+        sa.select(model.minute, model.count).where(
+            model.bucket == bucket,
+            model.minute > minute - WINDOW_MINUTES,
+            model.minute <= minute,
+        )
+    ).all()
 
 
 def record_failure(bucket: str | None = None, minute: int | None = None) -> None:

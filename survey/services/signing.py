@@ -6,7 +6,6 @@ sign. Several app servers must share the file (see README, 部署).
 
 import base64
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from flask import current_app
 
+from survey.config import write_once
+
 KEY_FILE = "signing_key.pem"
 
 
@@ -34,18 +35,7 @@ def _create(path: Path) -> None:
     pem = Ed25519PrivateKey.generate().private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
     )
-    # Written aside, then linked into place: a worker starting at the same moment sees either
-    # no file or the whole key, and the first link wins.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
+    write_once(path, pem)
 
 
 @lru_cache(maxsize=8)

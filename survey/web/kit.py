@@ -85,6 +85,11 @@ def perform(form: Form | None, page, action, done, target):
     return redirect(target(result) if callable(target) else target)
 
 
+def perform_action(page, action, target):
+    """Handle a button (nothing to fill in): call, flash the message it returns, redirect."""
+    return perform(None, page, action, done=lambda message: message, target=target)
+
+
 def form_page(form: Form, page, action, done, target):
     """Show the page on GET; on POST handle the form as `perform` does."""
     if not form.is_submitted():

@@ -21,7 +21,7 @@ from survey.security import canonical_code, display_code
 from survey.services import ServiceError, ratelimit
 from survey.services import inquiries as inquiry_service
 from survey.services.sessions import can_organize, get_for
-from survey.web.kit import ORGANIZERS, STAFF, perform, require_role
+from survey.web.kit import ORGANIZERS, STAFF, perform_action, require_role
 
 bp = Blueprint("inquiry", __name__)
 
@@ -144,12 +144,10 @@ def moderate(session_id: int):
 
 def _organized(session_id: int, action):
     session = get_for(current_user, session_id, organize=True)
-    return perform(
-        None,
+    return perform_action(
         lambda: moderate(session_id),
         lambda: action(session),
-        done=lambda message: message,
-        target=url_for("inquiry.moderate", session_id=session_id),
+        url_for("inquiry.moderate", session_id=session_id),
     )
 
 

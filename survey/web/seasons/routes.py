@@ -28,7 +28,7 @@ from survey.services.inquiries import inquiries_about, overdue_inquiries
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for, visible_sessions
 from survey.web.downloads import send_download
-from survey.web.kit import ASSESSORS, ORGANIZERS, STAFF, perform, refused, require_role
+from survey.web.kit import ASSESSORS, ORGANIZERS, STAFF, perform_action, refused, require_role
 
 bp = Blueprint("seasons", __name__)
 
@@ -105,12 +105,10 @@ def dashboard(season_id: int):
 def _managed(season_id: int, action):
     """Run a management action on the season, then go back to the dashboard."""
     season = _season(season_id)
-    return perform(
-        None,
+    return perform_action(
         lambda: dashboard_page(season_id),
         lambda: action(season),
-        done=lambda message: message,
-        target=url_for("seasons.dashboard", season_id=season_id),
+        url_for("seasons.dashboard", season_id=season_id),
     )
 
 

@@ -140,8 +140,7 @@ def submit():
         if missing and not confirmed:
             session = db.session.get(EvalSession, found.session_id)
             return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
-        if db.session.get_bind().dialect.name == "sqlite":
-            db.session.rollback()  # end the read: the write begins with BEGIN IMMEDIATE
+        db.session.rollback()  # end the read: on SQLite the write begins with BEGIN IMMEDIATE
     finally:
         write_intent.reset(reading)
     cast(found, token, submission)
