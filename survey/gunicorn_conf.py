@@ -1,6 +1,6 @@
 """gunicorn settings for meeting day.
 
-    gunicorn -c python:survey.gunicorn_conf 'survey:create_app()'
+gunicorn -c python:survey.gunicorn_conf 'survey:create_app()'
 """
 
 import multiprocessing

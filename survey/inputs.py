@@ -92,7 +92,8 @@ class CleanMultiDict(ImmutableMultiDict):
         elif hasattr(mapping, "items") and hasattr(mapping, "getlist"):
             mapping = list(mapping.items(multi=True))
         super().__init__(
-            (_clean(key), _clean(value)) for key, value in mapping  # type: ignore[union-attr]
+            (_clean(key), _clean(value))
+            for key, value in mapping  # type: ignore[union-attr]
         )
 
 

@@ -83,9 +83,7 @@ def open_zip(
     return bundle
 
 
-def check_zip(
-    bundle: zipfile.ZipFile, *, member_limit: int, total_limit: int, what: str
-) -> None:
+def check_zip(bundle: zipfile.ZipFile, *, member_limit: int, total_limit: int, what: str) -> None:
     infos = bundle.infolist()
     if len(infos) > MAX_ZIP_MEMBERS:
         raise UploadRefused(f"{what}中的文件超过{MAX_ZIP_MEMBERS}个的上限，未予处理。")
@@ -100,9 +98,7 @@ def check_zip(
             )
         total += info.file_size
         if total > total_limit:
-            raise UploadRefused(
-                f"{what}解压后总大小超过{size_text(total_limit)}的上限，未予处理。"
-            )
+            raise UploadRefused(f"{what}解压后总大小超过{size_text(total_limit)}的上限，未予处理。")
 
 
 def read_member(

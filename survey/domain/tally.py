@@ -197,9 +197,7 @@ def shown_groups(received_by_group: Mapping[str, int], min_size: int) -> set[str
     min_size = max(min_size, MIN_GROUP_SIZE_FLOOR)
     # The merged group of an exported archive holds groups already hidden (and their
     # complement): it stays hidden, and hides nothing more.
-    hidden = {
-        name for name, n in received_by_group.items() if n < min_size or name == MERGED_GROUP
-    }
+    hidden = {name for name, n in received_by_group.items() if n < min_size or name == MERGED_GROUP}
     shown = set(received_by_group) - hidden
     if len(hidden) == 1 and shown and MERGED_GROUP not in hidden:
         shown.remove(min(shown, key=lambda name: (received_by_group[name], name)))

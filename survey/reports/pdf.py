@@ -617,7 +617,11 @@ def _item_rates_table(pdf: ResultDocument, results: SessionResults) -> None:
     fixed = [22, 10, *([9] * (len(options) + 1)), 20]
     pdf.grid(
         [
-            "测评对象", "测评项目", "有效票", *(label for _, label in options), "弃权",
+            "测评对象",
+            "测评项目",
+            "有效票",
+            *(label for _, label in options),
+            "弃权",
             results.questionnaire.rate_label,
         ],  # fmt: skip
         rows,

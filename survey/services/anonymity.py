@@ -94,9 +94,7 @@ def rewrite_ballots(
         db.session.execute(sa.delete(Answer).where(Answer.ballot_id.in_(old_ids)))
         db.session.execute(sa.delete(Ballot).where(Ballot.id.in_(old_ids)))
     _insert_many("ballot", ("id", "session_id", "group_id", "paper", "comment"), new_ballots)
-    _insert_many(
-        "answer", ("ballot_id", "subject_id", "item", "value", "comment"), new_answers
-    )
+    _insert_many("answer", ("ballot_id", "subject_id", "item", "value", "comment"), new_answers)
     db.session.execute(sa.delete(SealedBallot).where(SealedBallot.session_id == session.id))
     db.session.expire_all()
     # Nothing may lead back to a code once voting is over: drop paper entries that never
@@ -115,8 +113,9 @@ def rewrite_codes(session: EvalSession) -> None:
     the code page need, and the answer "already used" a card holder may ask for.
     """
     rows = db.session.execute(
-        sa.select(BallotCode.id, BallotCode.group_id, BallotCode.code_hash, BallotCode.status)
-        .where(BallotCode.session_id == session.id)
+        sa.select(
+            BallotCode.id, BallotCode.group_id, BallotCode.code_hash, BallotCode.status
+        ).where(BallotCode.session_id == session.id)
     ).all()
     if not rows:
         return

@@ -191,7 +191,5 @@ def ballot_plaintext(
 
 def entry_digest(private_raw: bytes, canonical: str) -> str:
     """Keyed digest of a paper entry: equal entries match, and without the key it says nothing."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=ENTRY_INFO).derive(
-        private_raw
-    )
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=ENTRY_INFO).derive(private_raw)
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()

@@ -15,9 +15,12 @@ def register_views(app: Flask) -> None:
     from survey.web import (
         admin,
         auth,
+        codes,
         inquiries,
         ops,
         paper,
+        people,
+        rectification,
         results,
         screen,
         seasons,
@@ -25,7 +28,8 @@ def register_views(app: Flask) -> None:
         vote,
     )
 
-    for area in (auth, sessions, admin, vote, paper, screen, results, seasons, inquiries, ops):
+    areas = (auth, admin, sessions, codes, vote, paper, screen, results, seasons, inquiries)
+    for area in (*areas, rectification, people, ops):
         app.register_blueprint(area.bp)
     app.add_template_filter(decimal_text, "decimal")
 

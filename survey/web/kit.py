@@ -11,6 +11,7 @@ from wtforms.i18n import get_translations
 from survey.extensions import db
 from survey.models import Role
 from survey.services import ServiceError
+from survey.services.sessions import get_for
 
 STAFF = (Role.ADMIN, Role.ORGANIZER, Role.ASSESSOR)
 ORGANIZERS = (Role.ADMIN, Role.ORGANIZER)
@@ -45,6 +46,17 @@ def require_role(*roles):
         return wrapper
 
     return decorate
+
+
+def organizing(view):
+    """Load the session named in the URL with organizer rights, and pass it as `session`."""
+
+    @wraps(view)
+    @require_role(*ORGANIZERS)
+    def wrapper(session_id: int, **kwargs):
+        return view(get_for(current_user, session_id, organize=True), **kwargs)
+
+    return wrapper
 
 
 def refused(error: ServiceError, page):

@@ -23,9 +23,7 @@ REDACTED = "/v/[code]"
 # ten characters of the code alphabet, in either case, alone or grouped 5-5. Applied to error
 # messages only, not to tracebacks, where ten-letter identifiers abound.
 _CODE_CHAR = f"[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
-CODE_SHAPED = re.compile(
-    rf"(?<![0-9A-Za-z]){_CODE_CHAR}{{5}}[- ]?{_CODE_CHAR}{{5}}(?![0-9A-Za-z])"
-)
+CODE_SHAPED = re.compile(rf"(?<![0-9A-Za-z]){_CODE_CHAR}{{5}}[- ]?{_CODE_CHAR}{{5}}(?![0-9A-Za-z])")
 
 
 VOTER_PATH = re.compile(r"/(?:v|q)(?:[/?]|$)")

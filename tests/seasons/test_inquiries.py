@@ -207,13 +207,13 @@ def test_a_written_answer_is_due_in_seven_working_days_and_listed_when_late(
 
     monkeypatch.setattr(inquiry_service, "today", fixed_today)
     monkeypatch.setattr("survey.services.rectification.today", fixed_today)
-    monkeypatch.setattr("survey.web.seasons.routes.today", fixed_today)
+    monkeypatch.setattr("survey.web.rectification.routes.today", fixed_today)
     late = client.get("/rectification/overdue").get_data(as_text=True)
     assert "复杂问题，需书面答复" in late and "2 个工作日" in late  # 19th and 20th
     answered = post_form(client, page, f"{page}/{inquiry.id}/answer", {"answer": "已书面说明。"})
     assert answered.status_code == 302
     assert "复杂问题，需书面答复" not in client.get("/rectification/overdue").get_data(as_text=True)
-    record = client.get("/people/record?name=吴刚").get_data(as_text=True)
+    record = client.get("/people?name=吴刚").get_data(as_text=True)
     assert "复杂问题，需书面答复" in record and "已书面说明。" in record
 
 

@@ -62,9 +62,12 @@ def test_feedback_becomes_items_with_deadlines_reports_and_overdue(app, client, 
     assert db.session.get(RectificationItem, item.id).reported_on == today()
     assert "下基层调研偏少" not in client.get("/rectification/overdue").get_data(as_text=True)
 
-    record = client.get("/people/record?name=李华").get_data(as_text=True)
+    record = client.get("/people?name=李华").get_data(as_text=True)
     assert "已制定调研计划，全年调研12次。" in record and "改进会风" in record
     assert session.title in record  # the session's result line
+    # The record's old address, which filed links may still carry, leads to the one page.
+    moved = client.get("/people/record?name=李华")
+    assert moved.status_code == 301 and moved.headers["Location"].endswith("/people?name=%E6%9D%8E%E5%8D%8E")
 
     # An assessor granted the session reads the items but may not record any.
     assessor = make_user(role=Role.ASSESSOR)

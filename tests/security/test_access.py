@@ -202,7 +202,7 @@ def test_the_owner_does_reach_the_pages(world):
                 status = owner.send(method, url).status_code
                 assert status < 500, f"{url} → {status}"
                 reached[endpoint] = reached.get(endpoint, False) or status == 200
-    for endpoint in ("organize.session_detail", "organize.codes", "screen.screen"):
+    for endpoint in ("organize.session_detail", "codes.codes", "screen.screen"):
         assert reached[endpoint], endpoint
     assert sum(reached.values()) >= len(reached) // 2
 

@@ -12,18 +12,51 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from survey.clock import today
 from survey.extensions import csrf, db
 from survey.inputs import strict_int
-from survey.models import AnswerMode
+from survey.models import AnswerMode, EvalSession
 from survey.security import canonical_code, display_code
 from survey.services import ServiceError, ratelimit
 from survey.services import inquiries as inquiry_service
 from survey.services.sessions import can_organize, get_for
-from survey.web.kit import ORGANIZERS, STAFF, perform_action, require_role
+from survey.web.kit import STAFF, Form, organizing, perform, require_role
 
 bp = Blueprint("inquiry", __name__)
+
+
+class PhoneForm(Form):
+    """An attendee's post: no login session to tie a CSRF token to; the code is the secret."""
+
+    class Meta:
+        csrf = False
+
+    def __init__(self):
+        # Form fields only: Flask-WTF would otherwise parse a JSON body, however deep.
+        super().__init__(request.form)
+
+    code = StringField(filters=[lambda typed: (typed or "")[:64]])
+
+
+class QuestionForm(PhoneForm):
+    text = TextAreaField()
+    subject = StringField()
+
+
+class ScreenForm(Form):
+    show = SelectMultipleField(choices=[], validate_choice=False)
+
+
+class ModeForm(Form):
+    mode = SelectField(choices=[SelectChoice(m.value, m.label) for m in AnswerMode])
+
+
+class AnswerForm(Form):
+    answer = TextAreaField()
+
 
 MAX_FORM_BYTES = 16 * 1024
 PHONE_ENDPOINTS = frozenset({"inquiry.enter", "inquiry.ask", "inquiry.sent"})
@@ -87,7 +120,7 @@ def enter():
     throttled = _throttled()
     if throttled:
         return throttled
-    typed = request.form.get("code", "")[:64]
+    typed = PhoneForm().code.data
     if not canonical_code(typed):
         return render_template("inquiry/enter.html", error="请输入测评码。"), 400
     try:
@@ -103,9 +136,8 @@ def ask():
     throttled = _throttled()
     if throttled:
         return throttled
-    typed = request.form.get("code", "")[:64]
-    text = request.form.get("text", "")
-    subject_id = request.form.get("subject", "")
+    form = QuestionForm()
+    typed, text, subject_id = form.code.data, form.text.data or "", form.subject.data or ""
     try:
         inquiry_service.ask(typed, strict_int(subject_id) or 0, text)
     except inquiry_service.InquiryRefused as error:
@@ -127,10 +159,7 @@ def sent():
 # ---- the organizer's side -----------------------------------------------------------------
 
 
-@bp.get("/sessions/<id:session_id>/inquiries")
-@require_role(*STAFF)
-def moderate(session_id: int):
-    session = get_for(current_user, session_id, organize=False)
+def moderation_page(session: EvalSession):
     return render_template(
         "inquiry/moderate.html",
         session=session,
@@ -142,53 +171,67 @@ def moderate(session_id: int):
     )
 
 
-def _organized(session_id: int, action):
-    session = get_for(current_user, session_id, organize=True)
-    return perform_action(
-        lambda: moderate(session_id),
-        lambda: action(session),
-        url_for("inquiry.moderate", session_id=session_id),
+@bp.get("/sessions/<id:session_id>/inquiries")
+@require_role(*STAFF)
+def moderate(session_id: int):
+    return moderation_page(get_for(current_user, session_id, organize=False))
+
+
+def moderated(session: EvalSession, form: Form, action, done):
+    """Handle a moderation post, and go back to the list."""
+    return perform(
+        form,
+        lambda: moderation_page(session),
+        action,
+        done,
+        url_for("inquiry.moderate", session_id=session.id),
     )
 
 
 @bp.post("/sessions/<id:session_id>/inquiries/screen")
-@require_role(*ORGANIZERS)
-def choose(session_id: int):
-    chosen = set(request.form.getlist("show"))
+@organizing
+def choose(session: EvalSession):
+    form = ScreenForm()
+    return moderated(
+        session,
+        form,
+        lambda: inquiry_service.choose_for_screen(session, set(form.show.data), current_user),
+        lambda shown: f"投屏将显示{shown}条质询。",
+    )
 
-    def action(session):
-        shown = inquiry_service.choose_for_screen(session, chosen, current_user)
-        return f"投屏将显示{shown}条质询。"
 
-    return _organized(session_id, action)
+def _mode_done(inquiry) -> str:
+    if inquiry.due_on:
+        return f"已标记为会后书面答复，期限 {inquiry.due_on.isoformat()}（7个工作日）。"
+    return f"已标记为“{inquiry.mode.label}”。"
 
 
 @bp.post("/sessions/<id:session_id>/inquiries/<inquiry_id>/mode")
-@require_role(*ORGANIZERS)
-def mode(session_id: int, inquiry_id: str):
-    raw = request.form.get("mode", "")
-
-    def action(session):
-        if raw not in {m.value for m in AnswerMode}:
-            raise ServiceError("无法识别的答复方式。")
-        inquiry = inquiry_service.set_mode(session, inquiry_id, AnswerMode(raw), current_user)
-        if inquiry.due_on:
-            return f"已标记为会后书面答复，期限 {inquiry.due_on.isoformat()}（7个工作日）。"
-        return f"已标记为“{inquiry.mode.label}”。"
-
-    return _organized(session_id, action)
+@organizing
+def mode(session: EvalSession, inquiry_id: str):
+    form = ModeForm()
+    return moderated(
+        session,
+        form,
+        lambda: inquiry_service.set_mode(
+            session, inquiry_id, AnswerMode(form.mode.data), current_user
+        ),
+        _mode_done,
+    )
 
 
 @bp.post("/sessions/<id:session_id>/inquiries/<inquiry_id>/answer")
-@require_role(*ORGANIZERS)
-def answer(session_id: int, inquiry_id: str):
-    text = request.form.get("answer", "")
-
-    def action(session):
-        inquiry_service.record_answer(session, inquiry_id, text, current_user)
-        return "已登记书面答复。"
-
-    return _organized(session_id, action)
+@organizing
+def answer(session: EvalSession, inquiry_id: str):
+    form = AnswerForm()
+    return moderated(
+        session,
+        form,
+        lambda: inquiry_service.record_answer(
+            session, inquiry_id, form.answer.data or "", current_user
+        ),
+        "已登记书面答复。",
+    )
 
 
 @bp.get("/sessions/<id:session_id>/inquiries/screen")

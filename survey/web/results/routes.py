@@ -10,7 +10,6 @@ from survey.reports.figures import beijing_text
 from survey.services import NotFound, ServiceError
 from survey.services.archive import instance_trust, verify_upload
 from survey.services.audit import record_download
-from survey.services.history import person_history
 from survey.services.results import compute_results, require_closed, set_team_parts
 from survey.services.sessions import get_for
 from survey.services.signing import instance_fingerprint
@@ -177,11 +176,3 @@ def sign_off(session_id: int):
     else:
         flash(f"考核组已签发测评结果，结果封存码 {seal}。")
     return redirect(url_for("results.page", session_id=session_id) + "#signoff")
-
-
-@bp.get("/people")
-@require_role(*STAFF)
-def people():
-    name = request.args.get("name", "").strip()[:100]
-    history = person_history(current_user, name) if name else []
-    return render_template("results/people.html", name=name, history=history)

@@ -1,7 +1,5 @@
 """Organizer and assessor pages: sessions, subjects, groups, questionnaire, codes, open/close."""
 
-from functools import wraps
-
 from flask import (
     Blueprint,
     current_app,
@@ -24,26 +22,24 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from survey.domain import format_decimal
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db
-from survey.inputs import StrictIntegerField, strict_int
+from survey.inputs import StrictIntegerField
 from survey.models import EvalSession, GrantLevel, MeetingType, SessionState, SubjectRole
-from survey.reports.cards import CardGroup, render_cards
-from survey.services import NotFound, ServiceError, closing, roster
+from survey.services import ServiceError, closing, roster
 from survey.services import codes as code_service
 from survey.services import grants as grant_service
 from survey.services import sessions as session_service
 from survey.services.sessions import get_for, visible_sessions
 from survey.services.weights import set_group_weights
 from survey.sheets import decode_text
-from survey.web.downloads import send_download
 from survey.web.kit import (
     ORGANIZERS,
     STAFF,
     Form,
     form_page,
     invalid,
+    organizing,
     perform,
     refused,
     require_role,
@@ -137,26 +133,6 @@ class TemplateForm(Form):
         self.key.choices = choices(session_service.questionnaire_choices())
 
 
-class IssueForm(Form):
-    group_id = HiddenField(validators=[DataRequired()])
-    count = StrictIntegerField(
-        "发放数量",
-        validators=[
-            InputRequired("请填写发放数量"),
-            NumberRange(1, code_service.MAX_CODES_PER_BATCH, "数量应在1到2000之间"),
-        ],
-    )
-
-
-class VoidForm(Form):
-    codes = TextAreaField("要作废的测评码（每行一个）", validators=[DataRequired("请输入测评码")])
-    confirm = BooleanField("确认作废，作废后不能恢复", validators=[DataRequired("请勾选确认")])
-
-
-class CardsForm(Form):
-    group_id = HiddenField()
-
-
 class ConfirmForm(Form):
     confirm = BooleanField(validators=[DataRequired("请勾选确认")])
 
@@ -214,17 +190,6 @@ def wording_form(questionnaire: Questionnaire) -> Form:
 # ---- helpers ------------------------------------------------------------------------------
 
 
-def organizing(view):
-    """Load the session named in the URL with organizer rights, as `session`."""
-
-    @wraps(view)
-    @require_role(*ORGANIZERS)
-    def wrapper(session_id: int, **kwargs):
-        return view(get_for(current_user, session_id, organize=True), **kwargs)
-
-    return wrapper
-
-
 def subject_input(form) -> "roster.SubjectInput":
     return roster.SubjectInput(form.name.data, form.post.data or "", SubjectRole(form.kind.data))
 
@@ -233,14 +198,6 @@ def group_input(form) -> "session_service.GroupInput":
     return session_service.GroupInput(
         form.name.data, form.expected_count.data, form.colour.data or ""
     )
-
-
-def group_named(session: EvalSession, raw: str | None):
-    """Return the session's group whose id a form sent, or 404."""
-    group_id = strict_int(raw)
-    if group_id is None:
-        raise NotFound("参评人员类别不存在。")
-    return session_service.get_group(session, group_id)
 
 
 # ---- session list and setup ---------------------------------------------------------------
@@ -499,25 +456,22 @@ def subject_report(session: EvalSession, subject_id: int):
             action_form=ActionForm(formdata=None),
         )
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    upload = form.file.data
-    try:
-        if upload and upload.filename:
-            data = upload.read()
-            if upload.filename.lower().endswith(".pdf") or data.startswith(b"%PDF-"):
-                roster.set_report(subject, pdf=data, actor=current_user)
-            else:
-                text = decode_text(data)
-                roster.set_report(subject, text=text, actor=current_user)
-        else:
-            roster.set_report(subject, text=form.text.data, actor=current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已保存“{subject.name}”的述职报告。", "info")
-    return redirect(url_for("organize.subjects", session_id=session.id))
+    def save():
+        upload = form.file.data
+        if not (upload and upload.filename):
+            return roster.set_report(subject, text=form.text.data, actor=current_user)
+        data = upload.read()
+        if upload.filename.lower().endswith(".pdf") or data.startswith(b"%PDF-"):
+            return roster.set_report(subject, pdf=data, actor=current_user)
+        return roster.set_report(subject, text=decode_text(data), actor=current_user)
+
+    return form_page(
+        form,
+        page,
+        save,
+        f"已保存“{subject.name}”的述职报告。",
+        url_for("organize.subjects", session_id=session.id),
+    )
 
 
 @bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/report/delete")
@@ -640,23 +594,27 @@ def questionnaire(session: EvalSession):
     def page():
         return questionnaire_page(session, form=form)
 
-    if not form.validate():
-        return invalid(form, page)
-    labels = {item.key: form[f"item_{number}"].data for number, item in enumerate(current.items, 1)}
-    wording = session_service.QuestionnaireWording(
-        title=form.title.data,
-        instructions=form.instructions.data or "",
-        item_labels=labels,
-        comment_per_subject=form.comment_per_subject.data,
-        comment_overall=form.comment_overall.data,
-        comment_max_length=form.comment_max_length.data,
+    def reword():
+        labels = {
+            item.key: form[f"item_{number}"].data for number, item in enumerate(current.items, 1)
+        }
+        wording = session_service.QuestionnaireWording(
+            title=form.title.data,
+            instructions=form.instructions.data or "",
+            item_labels=labels,
+            comment_per_subject=form.comment_per_subject.data,
+            comment_overall=form.comment_overall.data,
+            comment_max_length=form.comment_max_length.data,
+        )
+        return session_service.reword_questionnaire(session, wording, current_user)
+
+    return perform(
+        form,
+        page,
+        reword,
+        "已保存测评表。",
+        url_for("organize.questionnaire", session_id=session.id),
     )
-    try:
-        session_service.reword_questionnaire(session, wording, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash("已保存测评表。", "info")
-    return redirect(url_for("organize.questionnaire", session_id=session.id))
 
 
 @bp.post("/sessions/<id:session_id>/questionnaire/template")
@@ -669,93 +627,6 @@ def use_questionnaire(session: EvalSession):
         lambda: session_service.use_questionnaire(session, form.key.data, current_user),
         "已选用测评表模板，原有的文字修改已被替换。",
         url_for("organize.questionnaire", session_id=session.id),
-    )
-
-
-# ---- ballot codes -------------------------------------------------------------------------
-
-
-def codes_page(session: EvalSession, void_form=None):
-    counts = code_service.code_counts(session)
-    issue_forms = {
-        c.group.id: IssueForm(
-            formdata=None,
-            data={"group_id": c.group.id, "count": max(c.group.expected_count - c.issued, 1)},
-        )
-        for c in counts
-    }
-    return render_template(
-        "organize/codes.html",
-        session=session,
-        counts=counts,
-        issue_forms=issue_forms,
-        void_form=void_form or VoidForm(formdata=None),
-        cards_form=CardsForm(formdata=None),
-    )
-
-
-@bp.get("/sessions/<id:session_id>/codes")
-@organizing
-def codes(session: EvalSession):
-    return codes_page(session)
-
-
-@bp.post("/sessions/<id:session_id>/codes/issue")
-@organizing
-def issue_codes(session: EvalSession):
-    form = IssueForm()
-    if not form.validate():
-        return invalid(form, lambda: codes_page(session))
-    group = group_named(session, form.group_id.data)
-    try:
-        issued = code_service.issue_codes(group, form.count.data, current_user)
-    except ServiceError as error:
-        return refused(error, lambda: codes_page(session))
-    flash(f"已为“{group.name}”发放{len(issued)}个测评码，可下载卡片打印。", "info")
-    return redirect(url_for("organize.codes", session_id=session.id))
-
-
-@bp.post("/sessions/<id:session_id>/codes/void")
-@organizing
-def void_codes(session: EvalSession):
-    form = VoidForm()
-
-    def page():
-        return codes_page(session, void_form=form)
-
-    if not form.validate():
-        return invalid(form, page)
-    try:
-        count = code_service.void_codes(session, form.codes.data, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash(f"已作废{count}个测评码。", "info")
-    return redirect(url_for("organize.codes", session_id=session.id))
-
-
-@bp.post("/sessions/<id:session_id>/codes/cards")
-@organizing
-def download_cards(session: EvalSession):
-    form = CardsForm()
-    if not form.validate():
-        return invalid(form, lambda: codes_page(session))
-    group = group_named(session, form.group_id.data) if form.group_id.data else None
-    try:
-        batches = code_service.unused_codes_to_print(session, current_user, group)
-    except ServiceError as error:
-        return refused(error, lambda: codes_page(session))
-    pdf = render_cards(
-        session.title,
-        [CardGroup(each.name, each.colour, codes) for each, codes in batches],
-        current_app.config["PUBLIC_BASE_URL"],
-    )
-    suffix = f"-{group.name}" if group else ""
-    # The codes are secrets until used: send_download keeps the file out of every cache.
-    return send_download(
-        pdf,
-        f"测评{session.id}-测评码卡片{suffix}.pdf",
-        f"session-{session.id}-ballot-cards" + (f"-group-{group.id}" if group else "") + ".pdf",
-        "application/pdf",
     )
 
 
@@ -777,16 +648,13 @@ def open_session(session: EvalSession):
             problems=session_service.opening_problems(session),
         )
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    try:
-        session_service.open_session(session, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    flash("测评已开始，参评人员现在可以扫码填写测评表。", "info")
-    return redirect(url_for("organize.session_detail", session_id=session.id))
+    return form_page(
+        form,
+        page,
+        lambda: session_service.open_session(session, current_user),
+        "测评已开始，参评人员现在可以扫码填写测评表。",
+        url_for("organize.session_detail", session_id=session.id),
+    )
 
 
 @bp.route("/sessions/<id:session_id>/close", methods=["GET", "POST"])
@@ -802,15 +670,17 @@ def close_session(session: EvalSession):
             progress=session_service.progress(session),
         )
 
-    if not form.is_submitted():
-        return page()
-    if not form.validate():
-        return invalid(form, page)
-    try:
+    def close():
         closing.begin_close(session, current_user)
-    except ServiceError as error:
-        return refused(error, page)
-    return _finish_close(session)
+        return _close_in_background(session)
+
+    return form_page(
+        form,
+        page,
+        close,
+        lambda message: message,
+        url_for("organize.session_detail", session_id=session.id),
+    )
 
 
 @bp.post("/sessions/<id:session_id>/close/resume")
@@ -819,12 +689,12 @@ def resume_close(session: EvalSession):
     if not ActionForm().validate():
         flash("页面已过期，请刷新后重试。", "error")
     elif session.state == SessionState.CLOSING:
-        return _finish_close(session)
+        flash(_close_in_background(session), "info")
     return redirect(url_for("organize.session_detail", session_id=session.id))
 
 
-def _finish_close(session: EvalSession):
-    """Let the close run in the background; come back at once, or when it is done."""
+def _close_in_background(session: EvalSession) -> str:
+    """Let the close run in the background; say so at once, or that it is done."""
     status = closing.close_from_web(
         current_app._get_current_object(),
         session.id,
@@ -832,10 +702,8 @@ def _finish_close(session: EvalSession):
         current_app.config.get("CLOSE_WAIT_SECONDS", 5),
     )
     if status.state == SessionState.CLOSED:
-        flash(f"测评已结束，共收回测评表{session_service.progress(session).submitted}张。", "info")
-    else:
-        flash("测评正在结束，已停止接收测评表；本页会自动刷新，完成后即可查看结果。", "info")
-    return redirect(url_for("organize.session_detail", session_id=session.id))
+        return f"测评已结束，共收回测评表{session_service.progress(session).submitted}张。"
+    return "测评正在结束，已停止接收测评表；本页会自动刷新，完成后即可查看结果。"
 
 
 # ---- audit log ----------------------------------------------------------------------------
@@ -847,9 +715,3 @@ def audit(session: EvalSession):
     return render_template(
         "organize/audit.html", session=session, entries=session_service.audit_log(session)
     )
-
-
-@bp.app_template_filter("decimal")
-def decimal_filter(value) -> str:
-    """Print an exact number as its decimal ("0.8", "15")."""
-    return format_decimal(value)
