@@ -41,7 +41,7 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     record(actor, "create_user", detail=f"{username} ({Role(role).label})")
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -59,7 +59,7 @@ def reset_password(user: User, actor: User | None) -> str:
     user.password_hash = hash_password(password)
     record(actor, "reset_password", detail=user.username)
     db.session.flush()
-    end_sessions(user)  # commits the new hash with the new session version
+    end_sessions(user)  # the new hash and the new session version go in one transaction
     return password
 
 
@@ -89,7 +89,7 @@ def change_role(user: User, role: Role, actor: User | None) -> None:
     before = user.role
     user.role = role
     record(actor, "change_role", detail=f"{user.username}：{before.label} → {role.label}")
-    db.session.commit()
+    db.session.flush()
 
 
 def rename(user: User, display_name: str, actor: User | None) -> None:
@@ -102,7 +102,7 @@ def rename(user: User, display_name: str, actor: User | None) -> None:
     before = user.display_name
     user.display_name = name
     record(actor, "rename_user", detail=f"{user.username}：{before} → {name}")
-    db.session.commit()
+    db.session.flush()
 
 
 def get_user(user_id: int) -> User:
@@ -154,7 +154,7 @@ def end_sessions(user: User) -> None:
         .values(session_version=User.session_version + 1)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(user)
 
 

@@ -53,7 +53,7 @@ def issue_codes(group: RaterGroup, count: int, actor: User | None) -> list[str]:
         for code in codes
     )
     record(actor, "issue_codes", group.session_id, f"{group.name} {count}个")
-    db.session.commit()
+    db.session.flush()
     return codes
 
 
@@ -142,7 +142,7 @@ def void_codes(session: EvalSession, typed: str, actor: User | None) -> int:
         row.status = CodeStatus.VOID
         row.code_sealed = None
     record(actor, "void_codes", session.id, f"{len(found)}个")
-    db.session.commit()
+    db.session.flush()
     return len(found)
 
 
@@ -172,5 +172,5 @@ def unused_codes_to_print(
         raise ServiceError("没有可打印的未使用测评码，请先发放测评码。")
     scope = group.name if group is not None else "全部类别"
     record(actor, "download_cards", session.id, f"{scope}，{total}张卡片")
-    db.session.commit()
+    db.session.flush()
     return batches

@@ -64,10 +64,10 @@ def create_demo(codes_per_group: int) -> DemoResult:
         for index, (name, colour) in enumerate(DEMO_GROUPS)
     ]
     db.session.add(session)
-    db.session.commit()
+    db.session.flush()
     codes = {group.name: issue_codes(group, codes_per_group, organizer) for group in session.groups}
     session_id = session.id
     open_session(session, organizer)
-    # Read nothing after the commit: a read would begin a new transaction, and under SQLite's
-    # up-front write lock that transaction would block every request until the caller ends it.
+    # The caller commits (the command's boundary); nothing is read after this point, so the
+    # transaction it ends is the one that wrote the demo.
     return DemoResult(session_id, DEMO_USERNAME, password, codes)

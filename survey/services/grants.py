@@ -71,7 +71,7 @@ def grant_session(
         detail = f"{_who(user)}：{SHORT_LABELS[grant.level]} → {SHORT_LABELS[level]}"
         grant.level = level
     record(actor, "grant_session", session.id, detail)
-    db.session.commit()
+    db.session.flush()
     return grant
 
 
@@ -85,7 +85,7 @@ def revoke_session(session: EvalSession, user_id: int, actor: User) -> User:
     db.session.delete(grant)
     detail = f"取消 {_who(user)} 的{SHORT_LABELS[grant.level]}权限"
     record(actor, "revoke_session", session.id, detail)
-    db.session.commit()
+    db.session.flush()
     return user
 
 

@@ -134,12 +134,12 @@ def ask(typed: str, subject_id: int, text: str) -> int:
     if not _take_one(quota_key(typed), session.id, limit):
         db.session.rollback()
         raise InquiryRefused(f"每张测评码最多提出{limit}个问题，您已用完。", 429)
-    db.session.commit()
+    db.session.flush()
     # A transaction of its own: the question shares no transaction id with the counter.
     db.session.add(
         Inquiry(session_id=session.id, subject_id=subject.id, text=text, asked_on=today())
     )
-    db.session.commit()
+    db.session.flush()
     return questions_left(typed)
 
 
@@ -192,7 +192,7 @@ def choose_for_screen(session: EvalSession, chosen: set[str], actor: User) -> in
     db.session.flush()
     rewrite_inquiries(session)
     record(actor, "choose_inquiries", session.id, f"投屏显示质询{shown}条")
-    db.session.commit()
+    db.session.flush()
     return shown
 
 
@@ -208,7 +208,7 @@ def set_mode(session: EvalSession, inquiry_id: str, mode: AnswerMode, actor: Use
     rewrite_inquiries(session)
     detail = mode.label + (f"，限{due.isoformat()}前书面答复" if due else "")
     record(actor, "inquiry_mode", session.id, detail)
-    db.session.commit()
+    db.session.flush()
     return get_inquiry(session, inquiry_id)
 
 
@@ -224,7 +224,7 @@ def record_answer(session: EvalSession, inquiry_id: str, text: str, actor: User)
     db.session.flush()
     rewrite_inquiries(session)
     record(actor, "inquiry_answer", session.id, f"登记书面答复（{len(text)}字）")
-    db.session.commit()
+    db.session.flush()
 
 
 @dataclass

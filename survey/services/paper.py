@@ -101,7 +101,7 @@ def enter_paper_ballot(
     )
     outcome = PaperOutcome.MISMATCH if entries else PaperOutcome.FIRST
     record(clerk, f"paper_entry_{outcome}", session.id)
-    db.session.commit()
+    db.session.flush()
     return outcome
 
 
@@ -124,7 +124,7 @@ def _count(
     store_sealed(session.id, public_key, code.group_id, submission, paper=True)
     db.session.execute(sa.delete(PaperEntry).where(PaperEntry.code_hash == code.code_hash))
     record(clerk, "paper_ballot_counted", session.id)
-    db.session.commit()
+    db.session.flush()
     return PaperOutcome.COUNTED
 
 
@@ -169,4 +169,4 @@ def discard_entry(session: EvalSession, entry_id: int, actor: User) -> None:
         raise ServiceError("录入记录不存在或已处理。")
     db.session.delete(entry)
     record(actor, "paper_entry_discarded", session.id)
-    db.session.commit()
+    db.session.flush()

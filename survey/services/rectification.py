@@ -67,7 +67,7 @@ def add_item(
     )
     db.session.add(item)
     record(actor, "add_rectification", session.id, f"{subject.name}：整改期限{due_on.isoformat()}")
-    db.session.commit()
+    db.session.flush()
     return item
 
 
@@ -79,7 +79,7 @@ def record_report(session: EvalSession, item_id: int, text: str, actor: User) ->
         raise ServiceError(f"请填写整改情况报告（不超过{MAX_REPORT}字）。")
     item.report, item.reported_on = text, today()
     record(actor, "rectification_report", session.id, f"{item.subject.name}：登记整改情况")
-    db.session.commit()
+    db.session.flush()
 
 
 def is_overdue(item: RectificationItem, on: date | None = None) -> bool:

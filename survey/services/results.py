@@ -349,7 +349,7 @@ def set_team_parts(session: EvalSession, values: dict[str, str], actor: User) ->
     stored = {key: format_decimal(value) for key, value in parsed.items()}
     session.team_parts = json.dumps(stored, ensure_ascii=False, sort_keys=True)
     record(actor, "set_team_parts", session.id, json.dumps(stored, ensure_ascii=False))
-    db.session.commit()
+    db.session.flush()
     return checked
 
 

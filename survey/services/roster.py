@@ -83,7 +83,7 @@ def add_subject(session: EvalSession, data: SubjectInput, actor: User | None) ->
     subject = Subject(name=data.name, post=data.post, kind=data.kind, position=_next(session))
     session.subjects.append(subject)
     record(actor, "add_subject", session.id, f"{data.name}（{data.kind.label}）")
-    db.session.commit()
+    db.session.flush()
     return subject
 
 
@@ -94,7 +94,7 @@ def update_subject(subject: Subject, data: SubjectInput, actor: User | None) -> 
     _refuse_second(subject.session, data.kind, subject)
     subject.name, subject.post, subject.kind = data.name, data.post, data.kind
     record(actor, "update_subject", subject.session_id, f"{data.name}（{data.kind.label}）")
-    db.session.commit()
+    db.session.flush()
 
 
 def delete_subject(subject: Subject, actor: User | None) -> None:
@@ -103,7 +103,7 @@ def delete_subject(subject: Subject, actor: User | None) -> None:
     require_draft(session, "测评对象")
     session.subjects.remove(subject)
     record(actor, "delete_subject", session.id, subject.name)
-    db.session.commit()
+    db.session.flush()
 
 
 def move_subject(subject: Subject, direction: str, actor: User | None) -> None:
@@ -131,7 +131,7 @@ def move_subject(subject: Subject, direction: str, actor: User | None) -> None:
         session.id,
         f"{subject.name}{'上移' if direction == 'up' else '下移'}",
     )
-    db.session.commit()
+    db.session.flush()
 
 
 def get_subject(session: EvalSession, subject_id: int) -> Subject:
@@ -172,7 +172,7 @@ def set_report(
         subject.report_text, subject.report_pdf = text, None
         detail = f"{subject.name}（文字，{len(text)}字）"
     record(actor, "upload_report", subject.session_id, detail)
-    db.session.commit()
+    db.session.flush()
 
 
 def delete_report(subject: Subject, actor: User | None) -> None:
@@ -180,7 +180,7 @@ def delete_report(subject: Subject, actor: User | None) -> None:
     require_draft(subject.session, "述职报告")
     subject.report_text = subject.report_pdf = None
     record(actor, "delete_report", subject.session_id, subject.name)
-    db.session.commit()
+    db.session.flush()
 
 
 # ---- roster import ------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def import_roster(
         session.id,
         f"{name}，{len(rows)}人{'（替换原名单）' if replace else ''}",
     )
-    db.session.commit()
+    db.session.flush()
     return len(rows)
 
 

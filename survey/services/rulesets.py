@@ -130,7 +130,7 @@ def upload_ruleset(data: bytes, filename: str, actor: User | None) -> RuleSet:
         detail=f"{ruleset.id} 版本 {ruleset.version}（{source}，SHA-256 {ruleset.sha256}）",
     )
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         # Another admin stored the same id and version a moment earlier.
         db.session.rollback()

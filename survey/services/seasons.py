@@ -169,7 +169,7 @@ def create_season(
     db.session.add(season)
     db.session.flush()
     record(owner, "create_season", None, f"考核年度 {season.id}：{name}")
-    db.session.commit()
+    db.session.flush()
     return season
 
 
@@ -178,7 +178,7 @@ def update_season(season: Season, name: str, year: int | None, holidays: str, ac
     require_manage(actor, season)
     season.name, season.year, season.holidays = _checked_season(name, year, holidays)
     record(actor, "update_season", None, f"考核年度 {season.id}：{season.name}")
-    db.session.commit()
+    db.session.flush()
 
 
 def grant_season(season: Season, username: str, actor: User) -> User:
@@ -196,7 +196,7 @@ def grant_season(season: Season, username: str, actor: User) -> User:
     else:
         grant.level = level
     record(actor, "grant_season", None, f"考核年度 {season.id}：授权 {user.username}")
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -207,7 +207,7 @@ def revoke_season(season: Season, user_id: int, actor: User) -> None:
         raise NotFound("没有这项授权。")
     db.session.delete(grant)
     record(actor, "revoke_season", None, f"考核年度 {season.id}：取消授权 {user_id}")
-    db.session.commit()
+    db.session.flush()
 
 
 def season_grants(season: Season) -> list[SeasonGrant]:
@@ -252,7 +252,7 @@ def add_unit(season: Season, name: str, population, actor: User) -> SeasonUnit:
     unit = SeasonUnit(name=name, population=people, position=position)
     season.units.append(unit)
     record(actor, "add_season_unit", None, f"考核年度 {season.id}：{name}")
-    db.session.commit()
+    db.session.flush()
     return unit
 
 
@@ -260,7 +260,7 @@ def update_unit(unit: SeasonUnit, name: str, population, actor: User) -> None:
     require_manage(actor, unit.season)
     unit.name, unit.population = _checked_unit(unit.season, name, population, unit)
     record(actor, "update_season_unit", unit.session_id, f"考核年度 {unit.season_id}：{unit.name}")
-    db.session.commit()
+    db.session.flush()
 
 
 def delete_unit(unit: SeasonUnit, actor: User) -> None:
@@ -269,7 +269,7 @@ def delete_unit(unit: SeasonUnit, actor: User) -> None:
     require_manage(actor, season)
     season.units.remove(unit)
     record(actor, "delete_season_unit", unit.session_id, f"考核年度 {season.id}：{unit.name}")
-    db.session.commit()
+    db.session.flush()
 
 
 def _require_compatible(checklist: Checklist, session: EvalSession) -> None:
@@ -297,18 +297,18 @@ def link_session(unit: SeasonUnit, session_id: int | None, actor: User) -> None:
     season = unit.season
     require_manage(actor, season)
     if session_id is None:
-        unit.session_id = None
+        unit.session = None
         record(actor, "unlink_season_session", None, f"考核年度 {season.id}：{unit.name}")
-        db.session.commit()
+        db.session.flush()
         return
     session = session_service.get_for(actor, session_id, organize=True)
     _require_compatible(checklist_of(season), session)
     taken = next((u for u in season.units if u.session_id == session.id and u is not unit), None)
     if taken is not None:
         raise ServiceError(f"测评“{session.title}”已关联到单位“{taken.name}”。")
-    unit.session_id = session.id
+    unit.session = session
     record(actor, "link_season_session", session.id, f"考核年度 {season.id}：{unit.name}")
-    db.session.commit()
+    db.session.flush()
 
 
 def create_unit_session(unit: SeasonUnit, actor: User) -> EvalSession:
@@ -329,9 +329,9 @@ def create_unit_session(unit: SeasonUnit, actor: User) -> EvalSession:
             rule_set=f"{checklist.ruleset}:{checklist.ruleset_version}",
         ),
     )
-    unit.session_id = session.id
+    unit.session = session
     record(actor, "link_season_session", session.id, f"考核年度 {season.id}：{unit.name}")
-    db.session.commit()
+    db.session.flush()
     return session
 
 
@@ -365,7 +365,7 @@ def enter_facts(unit: SeasonUnit, raw: dict[str, str], population, actor: User) 
         unit.session_id,
         f"考核年度 {season.id}：{unit.name} 录入考核事实{len(stored)}项",
     )
-    db.session.commit()
+    db.session.flush()
     return len(stored)
 
 
@@ -514,9 +514,8 @@ def apply_points(season: Season, actor: User) -> SeasonOverview:
     """Write every unit's checklist points into its session's team parts, with the explanation.
 
     All units must have their facts complete (the ranked items depend on every unit) and a
-    linked session. Each session's write is its own transaction (set_team_parts commits); the
-    season is marked computed only after all of them, so a failure part-way is repaired by
-    running it again.
+    linked session. Every session's team parts and the season's mark are written in the
+    caller's one transaction: a failure part-way leaves nothing half-applied.
     """
     require_assess(actor, season)
     current = overview(season)
@@ -550,7 +549,7 @@ def apply_points(season: Season, actor: User) -> SeasonOverview:
         f"考核年度 {season.id}：按考核细则 {checklist.id} 版本 {checklist.version}"
         f"（SHA-256 {checklist.sha256}）写入{len(current.rows)}个单位的得分",
     )
-    db.session.commit()
+    db.session.flush()
     return overview(season)
 
 

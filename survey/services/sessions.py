@@ -166,7 +166,7 @@ def create_session(owner: User, data: SessionInput) -> EvalSession:
     db.session.add(session)
     db.session.flush()
     record(owner, "create_session", session.id, title)
-    db.session.commit()
+    db.session.flush()
     return session
 
 
@@ -178,7 +178,7 @@ def update_session(session: EvalSession, data: SessionInput, actor: User | None)
     session.meeting_type = data.meeting_type
     session.rule_set_key, session.rule_set_version = key, version
     record(actor, "update_session", session.id, title)
-    db.session.commit()
+    db.session.flush()
 
 
 def copy_session(
@@ -220,7 +220,7 @@ def copy_session(
     db.session.add(copy)
     db.session.flush()
     record(owner, "copy_session", copy.id, f"复制自“{source.title}”（编号 {source.id}）")
-    db.session.commit()
+    db.session.flush()
     return copy
 
 
@@ -271,7 +271,7 @@ def add_group(session: EvalSession, data: GroupInput, actor: User | None) -> Rat
     )
     session.groups.append(group)
     record(actor, "add_group", session.id, f"{name}，应到{data.expected_count}人")
-    db.session.commit()
+    db.session.flush()
     return group
 
 
@@ -283,7 +283,7 @@ def update_group(group: RaterGroup, data: GroupInput, actor: User | None) -> Non
     if data.colour:
         group.colour = data.colour.lower()
     record(actor, "update_group", group.session_id, f"{name}，应到{data.expected_count}人")
-    db.session.commit()
+    db.session.flush()
 
 
 def delete_group(group: RaterGroup, actor: User | None) -> None:
@@ -297,7 +297,7 @@ def delete_group(group: RaterGroup, actor: User | None) -> None:
         raise ServiceError(f"“{group.name}”已发放{issued}个测评码，不能删除。")
     session.groups.remove(group)
     record(actor, "delete_group", session.id, group.name)
-    db.session.commit()
+    db.session.flush()
 
 
 def get_group(session: EvalSession, group_id: int) -> RaterGroup:
@@ -332,7 +332,7 @@ def use_questionnaire(session: EvalSession, key: str, actor: User | None) -> Non
         session.id,
         f"{questionnaire.title}（版本 {questionnaire.version}）",
     )
-    db.session.commit()
+    db.session.flush()
 
 
 @dataclass(frozen=True)
@@ -376,7 +376,7 @@ def reword_questionnaire(
         raise ServiceError(str(error)) from None
     session.questionnaire = questionnaire.canonical_json()
     record(actor, "update_questionnaire", session.id, questionnaire.title)
-    db.session.commit()
+    db.session.flush()
 
 
 # ---- draft → open → closed ----------------------------------------------------------------
@@ -423,7 +423,7 @@ def open_session(session: EvalSession, actor: User | None) -> None:
     # Ballots are sealed to this key until the close (survey/services/sealing.py).
     session.ballot_public_key = create_session_key(session.id)
     record(actor, "open_session", session.id, f"测评表 SHA-256 {session.questionnaire_sha256}")
-    db.session.commit()
+    db.session.flush()
 
 
 def close_session(session: EvalSession, actor: User | None) -> int:

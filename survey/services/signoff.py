@@ -129,7 +129,7 @@ def sign_off(
             ensure_ascii=False,
         ),
     )
-    db.session.commit()
+    db.session.flush()
     return seal
 
 

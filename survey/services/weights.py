@@ -33,7 +33,7 @@ def set_group_weights(session: EvalSession, raw: dict[int, str], actor: User | N
         for group in session.groups:
             group.weight = None
         record(actor, "set_group_weights", session.id, "不加权")
-        db.session.commit()
+        db.session.flush()
         return
     weights: dict[int, Fraction] = {}
     for group in session.groups:
@@ -52,7 +52,7 @@ def set_group_weights(session: EvalSession, raw: dict[int, str], actor: User | N
         group.weight = format_decimal(weights[group.id])
     detail = "，".join(f"{g.name} {g.weight}" for g in session.groups)
     record(actor, "set_group_weights", session.id, detail)
-    db.session.commit()
+    db.session.flush()
 
 
 def _terminates(value: Fraction) -> bool:

@@ -44,6 +44,22 @@ def register_views(app: Flask) -> None:
         if token is not None:
             write_intent.reset(token)
 
+    @app.after_request
+    def end_transaction(response):
+        """The request is the transaction: services only flush; here it commits or rolls back.
+
+        A refusal (4xx) keeps nothing of what the request began. A few operations own their
+        transaction and have committed already: the ballot's cast, the close's steps, the
+        failed-attempt counters (they must outlive the 4xx they cause), a download's audit line.
+        """
+        if db.session.registry.has():
+            session = db.session()
+            if session.in_transaction() and response.status_code < 400:
+                session.commit()
+            elif session.in_transaction():
+                session.rollback()
+        return response
+
     init_compression(app)  # registered before the headers' hook, so it runs after it
 
     @app.errorhandler(ServiceError)

@@ -67,7 +67,8 @@ def test_feedback_becomes_items_with_deadlines_reports_and_overdue(app, client, 
     assert session.title in record  # the session's result line
     # The record's old address, which filed links may still carry, leads to the one page.
     moved = client.get("/people/record?name=李华")
-    assert moved.status_code == 301 and moved.headers["Location"].endswith("/people?name=%E6%9D%8E%E5%8D%8E")
+    assert moved.status_code == 301
+    assert moved.headers["Location"].endswith("/people?name=%E6%9D%8E%E5%8D%8E")
 
     # An assessor granted the session reads the items but may not record any.
     assessor = make_user(role=Role.ASSESSOR)

@@ -20,6 +20,7 @@ def draft(owner) -> EvalSession:
     roster.add_subject(session, SubjectInput("县委领导班子", "", SubjectRole.TEAM), owner)
     sessions_service.add_group(session, GroupInput("县级领导干部", 10), owner)
     sessions_service.add_group(session, GroupInput("群众代表", 10), owner)
+    db.session.commit()  # as the requests that set it up would have
     return session
 
 

@@ -39,7 +39,9 @@ def csv_bytes(rows, encoding="utf-8-sig") -> bytes:
 @pytest.fixture
 def draft(app, make_user):
     owner = make_user()
-    return sessions_service.create_session(owner, SessionInput(title="名单导入")), owner
+    session = sessions_service.create_session(owner, SessionInput(title="名单导入"))
+    db.session.commit()  # as the request that created it would have
+    return session, owner
 
 
 def names(session) -> list[tuple[str, str, SubjectRole]]:
@@ -100,6 +102,7 @@ BAD = [
 def test_errors_are_listed_row_by_row_and_nothing_is_imported(app, draft, filename, data):
     session, owner = draft
     roster.add_subject(session, SubjectInput("已有成员", "", SubjectRole.MEMBER), owner)
+    db.session.commit()
     with pytest.raises(RosterError) as refused:
         roster.import_roster(session, filename, data, replace=True, actor=owner)
     db.session.rollback()
@@ -147,6 +150,7 @@ def test_too_many_rows_are_refused(app, draft):
 def test_appending_a_second_team_is_refused_but_replacing_works(app, draft):
     session, owner = draft
     roster.import_roster(session, "a.csv", csv_bytes(GOOD), replace=False, actor=owner)
+    db.session.commit()
     with pytest.raises(RosterError, match="已有领导班子“县委领导班子”.*替换现有测评对象"):
         roster.import_roster(session, "b.csv", csv_bytes(GOOD), replace=False, actor=owner)
     db.session.rollback()

@@ -34,6 +34,7 @@ def ready_session(owner, questionnaire: str = "") -> EvalSession:
         roster.add_subject(session, SubjectInput(name, post, kind), owner)
     sessions_service.add_group(session, GroupInput("县级领导干部", 5), owner)
     sessions_service.add_group(session, GroupInput("部门主要负责人", 5), owner)
+    db.session.commit()  # as the requests that set it up would have
     return session
 
 
@@ -110,6 +111,7 @@ def test_setup_cannot_change_after_opening(app, make_user, change, state):
     owner = make_user()
     session = ready_session(owner)
     sessions_service.open_session(session, owner)
+    db.session.commit()
     if state == "closed":
         sessions_service.close_session(session, owner)
     frozen = session.questionnaire

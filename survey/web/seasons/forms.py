@@ -39,4 +39,4 @@ def facts_form(checklist: Checklist, values: dict[str, str], population) -> Form
 
     for key in checklist.facts:
         setattr(FactsForm, key, StringField(key, validators=[Length(max=50)]))
-    return FactsForm(data={**values, "population": "" if population is None else population})
+    return FactsForm(data={**values, "population": "" if population is None else str(population)})
