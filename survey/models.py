@@ -166,9 +166,9 @@ class EvalSession(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # SHA-256 over the canonical ballots, questionnaire, rule set and session facts, at close.
     seal: Mapped[str | None] = mapped_column(sa.String(64))
-    # The team's points in the other parts of the 100 (作风建设 …), entered by the assessors, as
-    # JSON {part key: exact decimal string}.
-    team_parts: Mapped[str | None] = mapped_column(sa.Text)
+    # The team's points in the other parts of the 100 (作风建设 …), entered by the assessors:
+    # {part key: exact decimal string}.
+    team_parts: Mapped[dict[str, str] | None] = mapped_column(sa.JSON(none_as_null=True))
     # The X25519 public key ballots are sealed to while the session is open (32 bytes, hex).
     # Its private half lives outside the database and is destroyed when the close commits.
     ballot_public_key: Mapped[str | None] = mapped_column(sa.String(64))
@@ -484,9 +484,9 @@ class SeasonUnit(db.Model):
     session_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("eval_session.id", ondelete="SET NULL"), index=True
     )
-    # The checklist result last written into the session: JSON with the checklist's id,
+    # The checklist result last written into the session: the checklist's id,
     # version and SHA-256, each part's points and the line-by-line explanation.
-    result: Mapped[str | None] = mapped_column(sa.Text)
+    result: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
 
     season: Mapped[Season] = relationship(back_populates="units")
     session: Mapped[EvalSession | None] = relationship()
@@ -503,8 +503,8 @@ class UnitFacts(db.Model):
     unit_id: Mapped[int] = mapped_column(
         sa.ForeignKey("season_unit.id", ondelete="CASCADE"), primary_key=True
     )
-    # JSON {fact key: canonical string}; a fact not entered yet is absent.
-    facts: Mapped[str] = mapped_column(sa.Text, default="{}")
+    # {fact key: canonical string}; a fact not entered yet is absent.
+    facts: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     entered_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -295,7 +295,7 @@ def _specs(session: EvalSession) -> tuple[list[SubjectSpec], list[GroupSpec]]:
 
 
 def team_parts_of(session: EvalSession) -> dict[str, Fraction]:
-    raw = json.loads(session.team_parts) if session.team_parts else {}
+    raw = session.team_parts or {}
     return {key: parse_decimal(value) for key, value in raw.items()}
 
 
@@ -347,7 +347,7 @@ def set_team_parts(session: EvalSession, values: dict[str, str], actor: User) ->
     except ScoreInputError as error:
         raise ServiceError(str(error)) from None
     stored = {key: format_decimal(value) for key, value in parsed.items()}
-    session.team_parts = json.dumps(stored, ensure_ascii=False, sort_keys=True)
+    session.team_parts = stored
     record(actor, "set_team_parts", session.id, json.dumps(stored, ensure_ascii=False))
     db.session.flush()
     return checked

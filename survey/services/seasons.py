@@ -12,7 +12,6 @@ other than 民主测评; `apply_points` writes them into each unit's session as 
 from the unit's closed session.
 """
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -340,7 +339,7 @@ def create_unit_session(unit: SeasonUnit, actor: User) -> EvalSession:
 
 def facts_of(unit: SeasonUnit) -> dict[str, str]:
     """Return the unit's entered facts as their canonical strings."""
-    return json.loads(unit.facts.facts) if unit.facts else {}
+    return dict(unit.facts.facts) if unit.facts else {}
 
 
 def enter_facts(unit: SeasonUnit, raw: dict[str, str], population, actor: User) -> int:
@@ -355,8 +354,8 @@ def enter_facts(unit: SeasonUnit, raw: dict[str, str], population, actor: User) 
     stored = {key: fact_text(value) for key, value in parsed.items()}
     unit.population = _population(population)
     if unit.facts is None:
-        unit.facts = UnitFacts(facts="{}")
-    unit.facts.facts = json.dumps(stored, ensure_ascii=False, sort_keys=True)
+        unit.facts = UnitFacts()
+    unit.facts.facts = stored
     unit.facts.entered_by_id = actor.id
     unit.facts.entered_at = utcnow()
     record(
@@ -498,7 +497,7 @@ def overview(season: Season) -> SeasonOverview:
         if session is not None:
             progress = session_service.progress(session)
             row.ballots, row.expected = progress.submitted, progress.expected
-            stored = json.loads(session.team_parts) if session.team_parts else {}
+            stored = session.team_parts or {}
             row.stored_parts = {k: Fraction(v) for k, v in stored.items()}
             if session.state == SessionState.CLOSED:
                 row.results = compute_results(session)
@@ -535,11 +534,7 @@ def apply_points(season: Season, actor: User) -> SeasonOverview:
         values = {key: format_decimal(v) for key, v in row.checklist_score.points.items()}
         set_team_parts(row.session, values, actor)
     for row in current.rows:
-        row.unit.result = json.dumps(
-            _result_document(checklist, row.checklist_score, computed_at),
-            ensure_ascii=False,
-            sort_keys=True,
-        )
+        row.unit.result = _result_document(checklist, row.checklist_score, computed_at)
     season.computed_at = computed_at
     season.checklist_sha256 = checklist.sha256
     record(
@@ -574,7 +569,7 @@ def _result_document(checklist: Checklist, score: UnitScore, computed_at: dateti
 
 def stored_result(unit: SeasonUnit) -> dict | None:
     """Return the result document kept when the points were written into the session."""
-    return json.loads(unit.result) if unit.result else None
+    return unit.result
 
 
 def season_of_session(session_id: int) -> Season | None:

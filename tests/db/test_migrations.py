@@ -21,3 +21,31 @@ def test_migrations_are_at_head(app):
     with db.engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     assert current == script.get_current_head()
+
+
+def test_json_columns_keep_their_values_through_the_migration(app, make_user):
+    """0008 turns the team parts (and the season's facts and results) from text into JSON."""
+    from flask_migrate import downgrade, upgrade
+
+    from survey.models import EvalSession
+    from survey.services.sessions import SessionInput, create_session
+
+    owner = make_user()
+    session = create_session(owner, SessionInput(title="迁移前录入的其他部分"))
+    session.team_parts = {"conduct": "12.5", "prevention": "18"}
+    db.session.commit()
+    session_id = session.id
+    db.session.close()
+
+    downgrade(revision="0005_i14")
+    with db.engine.connect() as connection:
+        stored = connection.exec_driver_sql(
+            f"SELECT team_parts FROM eval_session WHERE id = {session_id}"
+        ).scalar_one()
+    assert isinstance(stored, str) and '"conduct": "12.5"' in stored  # text, as before 0008
+    upgrade()
+
+    migrated = db.session.get(EvalSession, session_id).team_parts
+    db.session.commit()
+    assert migrated == {"conduct": "12.5", "prevention": "18"}
+    test_migrated_schema_has_no_drift_from_the_models(app)

@@ -86,7 +86,7 @@ def test_applying_needs_complete_facts_and_linked_sessions(app, season, make_use
     stored = db.session.get(EvalSession, session.id).team_parts
     # All no/zero: only the rank items and the forfeit item score (one unit is first).
     assert result.rows[0].checklist_score.points["punishment"] == 20 + 3 + 1 + 1 + 2
-    assert '"punishment": "27"' in stored and '"conduct": "0"' in stored
+    assert stored["punishment"] == "27" and stored["conduct"] == "0"
 
 
 def test_bad_holidays_and_names_are_refused(app, season):
