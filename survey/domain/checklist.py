@@ -10,10 +10,8 @@ A part never goes below 0 nor above its maximum.
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import cache
@@ -22,6 +20,7 @@ from pathlib import Path
 from .bands import parse_number
 from .errors import RuleFileError, RuleSetNotFound, ScoreInputError
 from .numbers import format_decimal, format_fixed, format_percent, parse_decimal
+from .rulefile import read_rule_file
 
 CHECKLISTS_DIR = Path(__file__).resolve().parent.parent / "rules" / "checklists"
 PER_10000 = 10000
@@ -401,17 +400,7 @@ class _Parser:
 
 def parse_checklist(text: str | bytes, source: str) -> Checklist:
     """Parse and fully validate a checklist; the SHA-256 is over the exact bytes."""
-    content = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-    try:
-        data = tomllib.loads(content.decode("utf-8-sig"), parse_float=Decimal)
-    except UnicodeDecodeError:
-        raise RuleFileError(source, "文件不是 UTF-8 编码") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(source, f"TOML 语法错误:{exc}") from None
-    except ValueError:
-        raise RuleFileError(source, "TOML 中的数字位数过多") from None
-    except RecursionError:
-        raise RuleFileError(source, "TOML 嵌套层数过多") from None
+    content, data = read_rule_file(text, source)
     return _Parser(source).parse(data, content)
 
 

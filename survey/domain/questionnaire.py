@@ -10,12 +10,12 @@ JSON prints them back as the same strings, so an unscored questionnaire's hash i
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from .numbers import format_decimal, parse_decimal
+from .rulefile import read_rule_file
 
 SUBJECT_KINDS = ("team", "principal", "member")
 QUESTIONNAIRE_DIR = Path(__file__).resolve().parent.parent / "rules" / "questionnaires"
@@ -226,8 +226,8 @@ def _validate_points(q: Questionnaire, source: str) -> None:
 
 
 def load_file(path: Path) -> Questionnaire:
-    with path.open("rb") as handle:
-        return from_document(tomllib.load(handle), source=path.name)
+    _, document = read_rule_file(path.read_bytes(), path.name)
+    return from_document(document, source=path.name)
 
 
 def shipped() -> dict[str, Questionnaire]:

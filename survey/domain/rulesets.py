@@ -2,10 +2,8 @@
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -15,6 +13,7 @@ from .bands import BandTable, BandValue, BoundUnit, parse_bound, parse_number
 from .errors import RuleFileError, RuleSetNotFound, ScoreInputError, os_error_text
 from .numbers import format_decimal
 from .roles import SubjectRole
+from .rulefile import read_rule_file
 from .votes import VoteCounts, weighted_rate
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -587,22 +586,7 @@ def parse_ruleset(text: str | bytes, source: str) -> RuleSet:
 
     The SHA-256 is taken over the exact bytes (a str is hashed as its UTF-8 encoding).
     """
-    content = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-    try:
-        decoded = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RuleFileError(source, "文件不是 UTF-8 编码") from None
-    try:
-        # Decimal keeps TOML decimals exact; a binary float would not equal what was written.
-        data = tomllib.loads(decoded, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(source, f"TOML 语法错误:{exc}") from None
-    except ValueError:
-        # tomllib raises a bare ValueError for an integer of more than 4,300 digits.
-        raise RuleFileError(source, "TOML 中的数字位数过多") from None
-    except RecursionError:
-        # Uploads are depth-checked first (survey.uploads); this guards every other caller.
-        raise RuleFileError(source, "TOML 嵌套层数过多") from None
+    content, data = read_rule_file(text, source)
     return _Parser(source).parse(data, content)
 
 
