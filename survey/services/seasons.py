@@ -53,6 +53,7 @@ from survey.models import (
 )
 from survey.services import NotAllowed, NotFound, ServiceError
 from survey.services import sessions as session_service
+from survey.services.access import visible_to
 from survey.services.audit import record
 from survey.services.results import SessionResults, compute_results, set_team_parts
 from survey.services.rulesets import ruleset_for
@@ -66,11 +67,7 @@ MAX_POPULATION = 100_000_000
 
 def visible_seasons(user: User) -> list[Season]:
     """Return the seasons this user may open, newest year first."""
-    query = sa.select(Season).order_by(Season.year.desc(), Season.id.desc())
-    if user.role != Role.ADMIN:
-        granted = sa.select(SeasonGrant.season_id).where(SeasonGrant.user_id == user.id)
-        query = query.where(sa.or_(Season.owner_id == user.id, Season.id.in_(granted)))
-    return list(db.session.scalars(query))
+    return visible_to(user, Season, SeasonGrant.season_id, Season.year.desc(), Season.id.desc())
 
 
 def _grant(user: User, season: Season) -> SeasonGrant | None:

@@ -32,6 +32,7 @@ from survey.models import (
     utcnow,
 )
 from survey.services import NotAllowed, NotFound, ServiceError, closing
+from survey.services.access import visible_to
 from survey.services.audit import action_label, record
 from survey.services.ballots import ballot_count
 from survey.services.codes import lock_session
@@ -59,11 +60,8 @@ MAX_EXPECTED = 10000
 
 def visible_sessions(user: User) -> list[EvalSession]:
     """Return the sessions this user may open, newest first."""
-    query = sa.select(EvalSession).order_by(EvalSession.created_at.desc(), EvalSession.id.desc())
-    if user.role != Role.ADMIN:
-        granted = sa.select(SessionGrant.session_id).where(SessionGrant.user_id == user.id)
-        query = query.where(sa.or_(EvalSession.owner_id == user.id, EvalSession.id.in_(granted)))
-    return list(db.session.scalars(query))
+    newest_first = (EvalSession.created_at.desc(), EvalSession.id.desc())
+    return visible_to(user, EvalSession, SessionGrant.session_id, *newest_first)
 
 
 def get_for(user: User, session_id: int, *, organize: bool) -> EvalSession:
