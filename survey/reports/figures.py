@@ -101,12 +101,16 @@ def points_text(row: SubjectResult) -> str:
 
 
 def date_text(results: SessionResults) -> str:
-    """Return the meeting date as 2025年1月10日.
+    """Return the meeting date as 2025年1月10日 (see session_date_text)."""
+    return session_date_text(results.session)
+
+
+def session_date_text(session) -> str:
+    """Return a session's meeting date as 2025年1月10日.
 
     Sessions opened since opening records the date always have one. One opened before, with
     no date typed, prints the day it opened (Beijing time), saying so; — only if never opened.
     """
-    session = results.session
     day = session.meeting_date
     if day is not None:
         return f"{day.year}年{day.month}月{day.day}日"

@@ -111,6 +111,32 @@ def qr_text(results: SessionResults, subject: str | None = None) -> str:
     return ";".join(parts)
 
 
+def chinese_lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    """Break text into lines of at most width (mm) in pdf's current font and size, as Chinese
+    typesetting does: a line never starts with ，。；：、 or a closing bracket (the character
+    before comes down with it). The text's own line breaks are kept."""
+    widths = pdf.current_font.cw
+    # cw is in thousandths of the font size (pt); the page is measured in mm.
+    limit = width / (pdf.font_size_pt * 0.001 / pdf.k)
+    lines = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0
+        for char in paragraph:
+            wide = widths[ord(char)]
+            if not line or used + wide <= limit:
+                line, used = line + char, used + wide
+                continue
+            if char in NO_LINE_START and len(line) > 1:
+                lines.append(line[:-1])
+                line = line[-1] + char
+            else:
+                lines.append(line)
+                line = char
+            used = sum(widths[ord(c)] for c in line)
+        lines.append(line)
+    return lines
+
+
 class ResultDocument(FPDF):
     """An A4 page with the session's seal and the page count in every footer."""
 
@@ -180,27 +206,7 @@ class ResultDocument(FPDF):
 
     def wrap_lines(self, text: str, width: float) -> list[str]:
         """The lines of text (its own line breaks kept) set in the current font and size."""
-        widths = self.current_font.cw
-        # cw is in thousandths of the font size (pt); the page is measured in mm.
-        scale = self.font_size_pt * 0.001 / self.k
-        limit = width / scale
-        lines = []
-        for paragraph in text.split("\n"):
-            line, used = "", 0
-            for char in paragraph:
-                wide = widths[ord(char)]
-                if not line or used + wide <= limit:
-                    line, used = line + char, used + wide
-                    continue
-                if char in NO_LINE_START and len(line) > 1:
-                    lines.append(line[:-1])
-                    line = line[-1] + char
-                else:
-                    lines.append(line)
-                    line = char
-                used = sum(widths[ord(c)] for c in line)
-            lines.append(line)
-        return lines
+        return chinese_lines(self, text, width)
 
     def heading(self, text: str, size: float = 12.5) -> None:
         """Start a section: larger type and some air, never bold (the font has no bold)."""
@@ -623,7 +629,7 @@ def _groups_table(pdf: ResultDocument, results: SessionResults) -> None:
 
 def _band_cell(row: SubjectResult) -> str:
     if row.band is None:
-        return ""
+        return "—"
     bounds, _, value = row.band.partition(" → ")
     return bounds if value else row.band
 
@@ -731,14 +737,14 @@ def _team_section(pdf: ResultDocument, results: SessionResults) -> None:
             decimal_text(part.maximum),
             decimal_text(part.entered),
             decimal_text(part.counted),
-            "超过满分，按满分计入" if part.capped else "",
+            "超过满分，按满分计入" if part.capped else "—",
         ]
         for part in total.parts
     ]
     parts = results.ruleset.team_parts
-    rows.append(["总分", decimal_text(parts.total), "", decimal_text(total.total), ""])
+    rows.append(["总分", decimal_text(parts.total), "—", decimal_text(total.total), "—"])
     scaled = decimal_text(parts.scaled_total)
-    rows.append([f"换算为{scaled}分制", scaled, "", decimal_text(total.scaled), ""])
+    rows.append([f"换算为{scaled}分制", scaled, "—", decimal_text(total.scaled), "—"])
     pdf.grid(
         ["考核项目", "满分", "录入得分", "计入得分", "说明"],
         rows,
