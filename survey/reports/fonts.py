@@ -82,6 +82,11 @@ class CjkGlyphs:
         self._folder = tempfile.TemporaryDirectory(prefix="survey-fonts-")
         self._pid = os.getpid()
 
+    def forget(self) -> None:
+        """Drop every converted glyph and built font (benches measure the first document)."""
+        with self._lock:
+            self._pid = None
+
     def drawable(self, chars: Iterable[str]) -> set[str]:
         """Return those of chars the font has a glyph for."""
         with self._lock:

@@ -85,6 +85,7 @@ def footer_seal_line(results: SessionResults) -> str:
 def qr_png(text: str) -> bytes:
     """A QR code a phone can read, as a PNG without alpha (PDF/A forbids transparency)."""
     import qrcode
+    from PIL import Image
 
     # A fixed mask: any of the eight is valid and reads alike; choosing the best one drew the
     # whole symbol eight times, most of the cost of a sheet's QR code.
@@ -93,8 +94,16 @@ def qr_png(text: str) -> bytes:
     )
     code.add_data(text)
     code.make(fit=True)
+    # One pixel a module, enlarged without smoothing: qrcode's own image drew every module
+    # as a rectangle, slower than the encoding itself.
+    matrix = code.get_matrix()
+    size = len(matrix)
+    modules = bytes(0 if dark else 255 for row in matrix for dark in row)
+    image = Image.frombytes("L", (size, size), modules).resize(
+        (size * 4, size * 4), Image.Resampling.NEAREST
+    )
     buffer = io.BytesIO()
-    code.make_image(fill_color="black", back_color="white").convert("L").save(buffer, "PNG")
+    image.save(buffer, "PNG")
     return buffer.getvalue()
 
 

@@ -156,9 +156,11 @@ def season_workbook(overview: SeasonOverview) -> bytes:
     for ranked in sheet.iter_rows(min_row=4):
         for cell in ranked[2:]:
             cell.number_format = "0.00##"
-    _sheet_setup(sheet, 3, season.name)
-    _sheet_setup(members, 1, season.name)
-    _sheet_setup(explain, 1, season.name)
+    # The season's own seal is the checklist's hash; each unit's session seals are in the PDF.
+    banner = f"考核细则 SHA-256 {overview.checklist.sha256[:16]}…"
+    _sheet_setup(sheet, 3, season.name, banner)
+    _sheet_setup(members, 1, season.name, banner)
+    _sheet_setup(explain, 1, season.name, banner)
     # Document properties are XML too: a control character there makes the file unreadable.
     book.properties.title = safe_text(f"{season.name}（{season.year}年度）考核结果")
     book.properties.creator = "民主测评平台"
@@ -175,7 +177,7 @@ def _rate_number(rate: Fraction | None) -> Decimal | None:
     return Decimal(rate.numerator) / Decimal(rate.denominator)
 
 
-def _sheet_setup(sheet, head_row: int, title: str) -> None:
+def _sheet_setup(sheet, head_row: int, title: str, banner: str) -> None:
     """Frozen, filterable header; landscape, fitted to the page width; page numbers."""
     sheet.freeze_panes = f"C{head_row + 1}"
     sheet.auto_filter.ref = f"A{head_row}:{get_column_letter(sheet.max_column)}{sheet.max_row}"
@@ -193,6 +195,7 @@ def _sheet_setup(sheet, head_row: int, title: str) -> None:
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     sheet.oddHeader.left.text = safe_text(title).replace("&", "&&")
+    sheet.oddHeader.right.text = banner
     sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
 
 

@@ -297,6 +297,8 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
     assert isinstance(member_sheet["E2"].value, (int, float))
     assert member_sheet.freeze_panes == "C2" and member_sheet.auto_filter.ref
     assert book.properties.creator == "民主测评平台"
+    assert season.checklist_sha256[:16] in member_sheet.oddHeader.right.text
+    assert member_sheet.page_setup.orientation == "landscape"
     explained = [r[3] for r in book["计分说明"].iter_rows(min_row=2, values_only=True)]
     assert "一票否决，惩治腐败方面记0分" in explained
 
