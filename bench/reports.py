@@ -2,26 +2,27 @@
 
     /work/venv/bin/python bench/reports.py [--subjects 30] [--ballots 1000] [--runs 5]
 
-Prints the median of several runs for compute_results, each chart, the PDF report, the XLSX
-workbook, one signed 廉政档案 sheet, the archive JSON, the signed archive ZIP and its
-verification; and, to compare the two ways of putting a chart in a PDF, the time and size of
-embedding it as SVG and as PNG.
+Prints, for each step, the median wall time and the median CPU time of this process
+(time.process_time: what the step itself costs, whatever else the machine is running), and
+the load average before and after. Steps: compute_results, the web page's two charts
+(matplotlib SVG), the PDF report (unsigned and signed), the XLSX workbook, one signed
+廉政档案 sheet, the archive JSON, the signed archive ZIP and its verification.
+
+"cold" is a report made after CJK_GLYPHS.forget(): it also converts to TrueType every glyph
+the session's documents print (survey/reports/fonts.py, CjkGlyphs), as the first document of
+a fresh worker process does; later documents reuse them. Imports are warmed up before.
 """
 
 import argparse
-import io
+import os
+import statistics
 import time
 
-from fpdf import FPDF
-from synthetic import bench_app, build_closed_session, median_time
+from synthetic import bench_app, build_closed_session
 
 from survey.exports import archive_zip, sign_pdf, signed_sheet
-from survey.reports.charts import (
-    distribution_chart,
-    distribution_figure,
-    png,
-    rates_chart,
-)
+from survey.reports.charts import distribution_chart, rates_chart
+from survey.reports.fonts import CJK_GLYPHS
 from survey.reports.pdf import session_report
 from survey.reports.xlsx import tally_workbook
 from survey.services.archive import archive_bytes, verify_upload
@@ -29,14 +30,25 @@ from survey.services.results import compute_results
 from survey.services.signoff import sign_off
 
 
-def embedded_size(image: bytes) -> tuple[float, int]:
-    """Return the seconds and bytes of a one-page PDF holding just this image."""
-    started = time.perf_counter()
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.image(io.BytesIO(image), x=10, y=10, w=190)
-    data = bytes(pdf.output())
-    return time.perf_counter() - started, len(data)
+def measured(task):
+    """Run task once; return (wall seconds, CPU seconds, result)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = task()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def median_times(task, runs: int):
+    """Median wall and CPU seconds of several runs, and the last result."""
+    walls, cpus, result = [], [], None
+    for _ in range(runs):
+        wall, cpu, result = measured(task)
+        walls.append(wall)
+        cpus.append(cpu)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -47,52 +59,45 @@ def main() -> None:
     args = parser.parse_args()
 
     with bench_app():
+        print(f"load average at start: {load()} ({os.cpu_count()} CPUs)")
         started = time.perf_counter()
         session, closing = build_closed_session(args.subjects, args.ballots)
         print(f"session: {args.subjects} subjects, {args.ballots} ballots")
         print(f"  build and close          {time.perf_counter() - started:8.3f} s")
         print(f"  of which close_session   {closing:8.3f} s")
         sign_off(session, session.owner, waive_parts=True)
-        # The first call pays for imports, font registration and the font's first load.
-        warm = compute_results(session)
-        session_report(warm)
-        print(f"median of {args.runs} runs (after one warm-up):")
-        timings = {}
-        seconds, results = median_time(lambda: compute_results(session), args.runs)
-        timings["compute_results"] = seconds
-        timings["distribution chart (SVG)"], _ = median_time(
-            lambda: distribution_chart(results), args.runs
-        )
-        timings["rates chart (SVG)"], _ = median_time(lambda: rates_chart(results), args.runs)
-        timings["PDF report"], report = median_time(lambda: session_report(results), args.runs)
-        timings["PDF report, signed"], _ = median_time(
-            lambda: sign_pdf(results, session_report(results)), args.runs
-        )
-        timings["XLSX workbook"], workbook = median_time(lambda: tally_workbook(results), args.runs)
-        timings["one subject sheet"], _ = median_time(
-            lambda: signed_sheet(results, results.subjects[1]), args.runs
-        )
-        timings["archive JSON"], archive = median_time(lambda: archive_bytes(results), args.runs)
-        timings["archive ZIP"], bundle = median_time(lambda: archive_zip(results), args.runs)
-        timings["verify the ZIP"], verdict = median_time(lambda: verify_upload(bundle), args.runs)
+        results = compute_results(session)
+        archive_zip(results)  # warm-up: imports, fpdf2, qrcode, openpyxl
+        CJK_GLYPHS.forget()
+        cold_wall, cold_cpu, _ = measured(lambda: session_report(results))
+        print(f"{'step':<34}{'wall s':>8}{'CPU s':>8}")
+        print(f"  {'PDF report, cold':<32}{cold_wall:8.3f}{cold_cpu:8.3f}")
+        print(f"median of {args.runs} runs:")
+        steps = {
+            "compute_results": lambda: compute_results(session),
+            "web chart: distribution (SVG)": lambda: distribution_chart(results),
+            "web chart: rates (SVG)": lambda: rates_chart(results),
+            "PDF report": lambda: session_report(results),
+            "PDF report, signed": lambda: sign_pdf(results, session_report(results)),
+            "XLSX workbook": lambda: tally_workbook(results),
+            "one signed subject sheet": lambda: signed_sheet(results, results.subjects[1]),
+            "archive JSON": lambda: archive_bytes(results),
+            "archive ZIP (signed)": lambda: archive_zip(results),
+        }
+        made = {}
+        for name, task in steps.items():
+            wall, cpu, made[name] = median_times(task, args.runs)
+            print(f"  {name:<32}{wall:8.3f}{cpu:8.3f}")
+        bundle = made["archive ZIP (signed)"]
+        wall, cpu, verdict = median_times(lambda: verify_upload(bundle), args.runs)
         assert verdict.ok, verdict.text
-        for name, value in timings.items():
-            print(f"  {name:<26}{value:8.3f} s")
+        print(f"  {'verify the ZIP':<32}{wall:8.3f}{cpu:8.3f}")
         print(
-            f"sizes: report {len(report) // 1024} KiB, workbook {len(workbook) // 1024} KiB, "
-            f"archive JSON {len(archive) // 1024} KiB, ZIP {len(bundle) // 1024} KiB"
+            f"sizes: report {len(made['PDF report']) // 1024} KiB, "
+            f"workbook {len(made['XLSX workbook']) // 1024} KiB, "
+            f"archive JSON {len(made['archive JSON']) // 1024} KiB, ZIP {len(bundle) // 1024} KiB"
         )
-
-        svg_made, svg = median_time(lambda: distribution_chart(results).encode(), args.runs)
-        png_made, bitmap = median_time(lambda: png(distribution_figure(results)), args.runs)
-        svg_embed, svg_pdf = embedded_size(svg)
-        png_embed, png_pdf = embedded_size(bitmap)
-        print("distribution chart in a one-page PDF (fpdf2):")
-        print(f"  SVG: draw {svg_made:.3f} s, embed {svg_embed:.3f} s, PDF {svg_pdf // 1024} KiB")
-        print(
-            f"  PNG 200 dpi: draw {png_made:.3f} s, embed {png_embed:.3f} s, "
-            f"PDF {png_pdf // 1024} KiB"
-        )
+        print(f"load average at end: {load()}")
 
 
 if __name__ == "__main__":

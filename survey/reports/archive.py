@@ -31,10 +31,9 @@ from survey.reports.figures import (
 from survey.reports.pdf import (
     GREY,
     SIGN_LINE,
-    FontCut,
     ResultDocument,
-    alphabet,
     qr_text,
+    render,
     report_document,
     session_facts,
 )
@@ -52,7 +51,7 @@ _UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 def subject_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
     """Return the one-page 廉政档案 result sheet of one subject."""
-    return _sheet_document(results, subject, None).finish()
+    return render(results, lambda font: _sheet_document(results, subject, font))
 
 
 def _sheet_document(
@@ -139,7 +138,14 @@ def _score_pairs(results: SessionResults, subject: SubjectResult) -> list[tuple[
 
 def feedback_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
     """Return the written feedback of the anonymous 意见建议 about one subject."""
-    pdf = ResultDocument(results, f"{subject.spec.name} 民主评议意见反馈")
+    comments = [*subject.comments, *results.overall_comments]
+    return render(results, lambda font: _feedback_document(results, subject, font), comments)
+
+
+def _feedback_document(
+    results: SessionResults, subject: SubjectResult, font: Path | None
+) -> ResultDocument:
+    pdf = ResultDocument(results, f"{subject.spec.name} 民主评议意见反馈", font)
     pdf.add_page()
     pdf.title_block("民主评议意见书面反馈", f"（{results.session.meeting_type.label}）")
     who = f"{subject.spec.name}（{subject.spec.post}）" if subject.spec.post else subject.spec.name
@@ -174,7 +180,7 @@ def feedback_sheet(results: SessionResults, subject: SubjectResult) -> bytes:
             f"反馈对象签收：{SIGN_LINE}    日期：{SIGN_LINE}",
         ]
     )
-    return pdf.finish()
+    return pdf
 
 
 def _comment_boxes(pdf, comments: list[str]) -> None:
@@ -198,16 +204,17 @@ def sheet_filename(number: int, subject: SubjectResult) -> str:
 
 def archive_documents(results: SessionResults) -> list[tuple[str, bytes, int | None]]:
     """Return (file name, unsigned PDF, subject id or None) for every sheet and the report."""
-    with FontCut(alphabet(results)) as cut:
-        members = [
-            (
-                sheet_filename(number, row),
-                cut.render(lambda font, row=row: _sheet_document(results, row, font)),
-                row.spec.id,
-            )
-            for number, row in enumerate(results.subjects, start=1)
-        ]
-        members.append((REPORT_NAME, cut.render(lambda font: report_document(results, font)), None))
+    # Every document takes the same cut of the font (built once, kept for the process).
+    members = [
+        (
+            sheet_filename(number, row),
+            render(results, lambda font, row=row: _sheet_document(results, row, font)),
+            row.spec.id,
+        )
+        for number, row in enumerate(results.subjects, start=1)
+    ]
+    report = render(results, lambda font: report_document(results, font))
+    members.append((REPORT_NAME, report, None))
     return members
 
 

@@ -3,7 +3,7 @@
 Figures are built with matplotlib's object API on an Agg canvas: no pyplot, so no GUI backend
 and no global registry of open figures to leak in a long-running server. The CJK font and the
 rcParams are set once per process and never changed afterwards, so threads may share them.
-SVG embeds in fpdf2 as vectors (sharper and about a tenth of the size of a 200-dpi PNG).
+These are the web pages' charts; the PDFs draw their own (survey/reports/vector_charts.py).
 """
 
 from __future__ import annotations
@@ -35,22 +35,25 @@ from survey.reports.fonts import (
     FALLBACK_MATPLOTLIB_NAMES,
     cjk_font_path,
 )
+from survey.reports.palette import (
+    ABSTAIN_COLOUR,
+    ABSTAIN_LABEL,
+    BAR_COLOUR,
+    DARK_COLOURS,
+    MEMBER_LINE_COLOUR,
+    MEMBER_LINE_LABEL,
+    TEAM_LINE_COLOUR,
+    TEAM_LINE_LABEL,
+    item_label,
+    option_colours,
+    row_label,
+)
 
 if TYPE_CHECKING:  # the shape reports take; services build it
     from survey.services.results import SessionResults
 
-ABSTAIN_LABEL = "弃权"
-GOOD_COLOURS = ("#1e8449", "#52be80", "#a9dfbf", "#d5f5e3")
-# The worst option is always red; milder ones take the colours before it.
-BAD_COLOURS = ("#f7dc6f", "#f5b041", "#e67e22", "#c0392b")
-ABSTAIN_COLOUR = "#bdc3c7"
-# Light enough for the dark band lines to show across the bars.
-BAR_COLOUR = "#85c1e9"
-TEAM_LINE_COLOUR = "#922b21"
-MEMBER_LINE_COLOUR = "#566573"
 WIDTH_IN = 7.2
 ROW_IN = 0.3
-LABEL_MAX = 22
 
 _setup_lock = threading.Lock()
 _ready = False
@@ -109,28 +112,6 @@ def _empty(figure: Figure, message: str) -> Figure:
     return figure
 
 
-def _option_colours(results: SessionResults) -> list[str]:
-    """Colour good-or-better options green (darkest first) and the others amber to red."""
-    good = results.questionnaire.good_or_better
-    keys = [key for key, _ in option_labels(results)]
-    bad_count = sum(1 for key in keys if key not in good)
-    bad = list(BAD_COLOURS[-bad_count:]) if bad_count <= len(BAD_COLOURS) else []
-    colours, g, b = [], 0, 0
-    for key in keys:
-        if key in good:
-            colours.append(GOOD_COLOURS[min(g, len(GOOD_COLOURS) - 1)])
-            g += 1
-        else:
-            colours.append(bad[b] if bad else BAD_COLOURS[b % len(BAD_COLOURS)])
-            b += 1
-    return colours
-
-
-def _row_label(row) -> str:
-    label = f"{row.spec.name}（{row.spec.post}）" if row.spec.post else row.spec.name
-    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
-
-
 def distribution_chart(results: SessionResults) -> str:
     """Return an SVG of stacked bars: each subject's votes per option and abstentions."""
     return _svg(distribution_figure(results))
@@ -158,7 +139,7 @@ def distribution_figure(results: SessionResults) -> Figure:
     positions = list(range(len(rows)))
     left = [0] * len(rows)
     series = [
-        *zip(option_labels(results), _option_colours(results), strict=True),
+        *zip(option_labels(results), option_colours(results), strict=True),
         ((None, ABSTAIN_LABEL), ABSTAIN_COLOUR),
     ]
     total = max((row.counts.valid + row.counts.abstain for row in rows), default=0) or 1
@@ -175,18 +156,15 @@ def distribution_figure(results: SessionResults) -> Figure:
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="white" if colour in ("#1e8449", "#c0392b", "#e67e22") else "black",
+                    color="white" if colour in DARK_COLOURS else "black",
                 )
         left = [a + b for a, b in zip(left, values, strict=True)]
-    axes.set_yticks(positions, [_row_label(row) for row in rows], fontsize=8)
+    axes.set_yticks(positions, [row_label(row) for row in rows], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, total)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("票数", fontsize=9)
-    item = next(
-        (i.label for i in results.questionnaire.items if i.key == rows[0].score_item), "评价"
-    )
-    figure.suptitle(f"各测评对象评价分布（{item}）", fontsize=11)
+    figure.suptitle(f"各测评对象评价分布（{item_label(results, rows)}）", fontsize=11)
     axes.legend(
         loc="lower center",
         bbox_to_anchor=(0.5, 1.0),
@@ -237,7 +215,7 @@ def rates_figure(results: SessionResults) -> Figure:
             color="#000000" if text != NO_VALID_VOTES else "#922b21",
         )
     positions = list(range(len(rows)))
-    axes.set_yticks(positions, [_row_label(row) for row in rows], fontsize=8)
+    axes.set_yticks(positions, [row_label(row) for row in rows], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
     axes.set_ylim(len(rows) - 0.5, -0.5)
@@ -249,14 +227,14 @@ def rates_figure(results: SessionResults) -> Figure:
     figure.suptitle(f"{label}与分档线", fontsize=11)
     roles = {row.spec.role == SubjectRole.TEAM for row in rows}
     handles = [
-        Line2D([], [], color=TEAM_LINE_COLOUR, linewidth=1.2, label="领导班子得分分档线"),
+        Line2D([], [], color=TEAM_LINE_COLOUR, linewidth=1.2, label=TEAM_LINE_LABEL),
         Line2D(
             [],
             [],
             color=MEMBER_LINE_COLOUR,
             linewidth=1.2,
             linestyle="--",
-            label="班子成员扣分分档线",
+            label=MEMBER_LINE_LABEL,
         ),
     ]
     handles = [handle for handle, team in zip(handles, (True, False), strict=True) if team in roles]

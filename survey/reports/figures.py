@@ -101,9 +101,26 @@ def points_text(row: SubjectResult) -> str:
 
 
 def date_text(results: SessionResults) -> str:
-    """Return the meeting date as 2025年1月10日, or — when none was given."""
-    day = results.session.meeting_date
-    return f"{day.year}年{day.month}月{day.day}日" if day else "—"
+    """Return the meeting date as 2025年1月10日 (see session_date_text)."""
+    return session_date_text(results.session)
+
+
+def session_date_text(session) -> str:
+    """Return a session's meeting date as 2025年1月10日.
+
+    Sessions opened since opening records the date always have one. One opened before, with
+    no date typed, prints the day it opened (Beijing time), saying so; — only if never opened.
+    """
+    day = session.meeting_date
+    if day is not None:
+        return f"{day.year}年{day.month}月{day.day}日"
+    opened = getattr(session, "opened_at", None)
+    if opened is None:
+        return "—"
+    if opened.tzinfo is None:
+        opened = opened.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    local = opened.astimezone(BEIJING)
+    return f"{local.year}年{local.month}月{local.day}日（开始测评日期）"
 
 
 def role_label(row: SubjectResult) -> str:

@@ -1,35 +1,33 @@
 """The 汇报测评 result report as PDF, and the page layout every result PDF shares.
 
 Text is set in the embedded (subset) Noto Sans CJK SC, Regular only: headings are larger, not
-bold. Charts go in as SVG and stay vectors. Every page carries "第 n 页 共 m 页" and the seal.
+bold. Charts are drawn as vectors and text (vector_charts.py). Every page carries
+"第 n 页 共 m 页" and the seal.
 Documents are written as PDF/A-2B (fpdf2's enforce_compliance), the archival profile.
 
-Embedding the font is most of the cost of a one-page PDF (fontTools subsets and recompiles it
-for every document). For a batch of documents, FontCut cuts the font down once to the
-characters the batch prints; a document that still meets a character outside the cut is
-built again with the whole font, so no glyph is ever lost.
+Embedding the whole font would be most of the cost of a document (fontTools subsets and
+recompiles it every time): render() builds every document with a small TrueType cut of the
+characters the session's documents print (fonts.CjkGlyphs, cached per process); a document
+that still meets a character outside the cut is built again with it added.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import string
-import tempfile
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fontTools import subset, ttLib
-from fpdf import FPDF, FontFace
+from fpdf import FPDF
 from fpdf.enums import WrapMode
 
 from survey.domain.attest import pdf_placeholder
 from survey.domain.bands import BoundUnit
 from survey.domain.evaluation import SubjectResult
 from survey.domain.roles import SubjectRole
-from survey.reports import figures
-from survey.reports.charts import distribution_chart, rates_chart
+from survey.reports import figures, vector_charts
 from survey.reports.figures import (
     VERIFY_HINT,
     attest_pairs,
@@ -53,11 +51,10 @@ from survey.reports.figures import (
     turnout_pairs,
 )
 from survey.reports.fonts import (
-    CJK_COLLECTION_INDEX,
     CJK_FAMILY,
+    CJK_GLYPHS,
     add_cjk_font,
     add_fallback_fonts,
-    cjk_font_path,
     stand_in,
 )
 
@@ -71,10 +68,10 @@ INK = (0, 0, 0)
 GREY = (110, 110, 110)
 HEAD_FILL = (228, 233, 238)
 SIGN_LINE = "________________"
-HEADING_SPACE = 14.0
 QR_PREFIX = "SURVEY"
 # Characters a Chinese line never starts with (GB/T 15834 punctuation, closing brackets).
 NO_LINE_START = frozenset("，。；：、！？）》」』】〕…%,.;:!?)")
+_ALIGN = {"LEFT": "L", "CENTER": "C", "RIGHT": "R", "L": "L", "C": "C", "R": "R"}
 
 
 def footer_seal_line(results: SessionResults) -> str:
@@ -88,12 +85,25 @@ def footer_seal_line(results: SessionResults) -> str:
 def qr_png(text: str) -> bytes:
     """A QR code a phone can read, as a PNG without alpha (PDF/A forbids transparency)."""
     import qrcode
+    from PIL import Image
 
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=4)
+    # A fixed mask: any of the eight is valid and reads alike; choosing the best one drew the
+    # whole symbol eight times, most of the cost of a sheet's QR code.
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=4, mask_pattern=2
+    )
     code.add_data(text)
     code.make(fit=True)
+    # One pixel a module, enlarged without smoothing: qrcode's own image drew every module
+    # as a rectangle, slower than the encoding itself.
+    matrix = code.get_matrix()
+    size = len(matrix)
+    modules = bytes(0 if dark else 255 for row in matrix for dark in row)
+    image = Image.frombytes("L", (size, size), modules).resize(
+        (size * 4, size * 4), Image.Resampling.NEAREST
+    )
     buffer = io.BytesIO()
-    code.make_image(fill_color="black", back_color="white").convert("L").save(buffer, "PNG")
+    image.save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -110,7 +120,30 @@ def qr_text(results: SessionResults, subject: str | None = None) -> str:
     return ";".join(parts)
 
 
-_SVG_SIZE = re.compile(r'<svg[^>]*\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
+def chinese_lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    """Break text into lines of at most width (mm) in pdf's current font and size, as Chinese
+    typesetting does: a line never starts with ，。；：、 or a closing bracket (the character
+    before comes down with it). The text's own line breaks are kept."""
+    widths = pdf.current_font.cw
+    # cw is in thousandths of the font size (pt); the page is measured in mm.
+    limit = width / (pdf.font_size_pt * 0.001 / pdf.k)
+    lines = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0
+        for char in paragraph:
+            wide = widths[ord(char)]
+            if not line or used + wide <= limit:
+                line, used = line + char, used + wide
+                continue
+            if char in NO_LINE_START and len(line) > 1:
+                lines.append(line[:-1])
+                line = line[-1] + char
+            else:
+                lines.append(line)
+                line = char
+            used = sum(widths[ord(c)] for c in line)
+        lines.append(line)
+    return lines
 
 
 class ResultDocument(FPDF):
@@ -178,23 +211,11 @@ class ResultDocument(FPDF):
     def wrap_chinese(self, text: str, width: float) -> str:
         """Break lines as Chinese typesetting does: never start a line with ，。；：、 or a
         closing bracket (the character before comes down with it)."""
-        lines = []
-        for paragraph in text.split("\n"):
-            line, used = "", 0.0
-            for char in paragraph:
-                wide = self.get_string_width(char)
-                if not line or used + wide <= width:
-                    line, used = line + char, used + wide
-                    continue
-                if char in NO_LINE_START and len(line) > 1:
-                    lines.append(line[:-1])
-                    line = line[-1] + char
-                else:
-                    lines.append(line)
-                    line = char
-                used = self.get_string_width(line)
-            lines.append(line)
-        return "\n".join(lines)
+        return "\n".join(self.wrap_lines(text, width))
+
+    def wrap_lines(self, text: str, width: float) -> list[str]:
+        """The lines of text (its own line breaks kept) set in the current font and size."""
+        return chinese_lines(self, text, width)
 
     def heading(self, text: str, size: float = 12.5) -> None:
         """Start a section: larger type and some air, never bold (the font has no bold)."""
@@ -225,19 +246,15 @@ class ResultDocument(FPDF):
 
     def facts(self, pairs: list[tuple[str, str]], size: float = 9.5) -> None:
         """Print label–value rows as a two-column table."""
-        self.set_font(self.family, size=size)
-        with self.table(
-            col_widths=(34, 140),
-            first_row_as_headings=False,
-            text_align=("LEFT", "LEFT"),
+        self.rows_table(
+            [[label, value] for label, value in pairs],
+            [34, self.epw - 34],
+            size=size,
             line_height=size * 0.55,
-            wrapmode=WrapMode.CHAR,
             padding=(1, 1.5),
-        ) as table:
-            for label, value in pairs:
-                row = table.row()
-                row.cell(label, style=FontFace(fill_color=HEAD_FILL))
-                row.cell(value)
+            align=["L", "L"],
+            fills=[HEAD_FILL, None],
+        )
 
     def grid(
         self,
@@ -248,32 +265,74 @@ class ResultDocument(FPDF):
         align: list[str] | None = None,
     ) -> None:
         """Print a table with a shaded heading row repeated on every page."""
-        self.set_font(self.family, size=size)
-        with self.table(
-            col_widths=widths,
-            headings_style=FontFace(emphasis="", fill_color=HEAD_FILL),
-            text_align=align or "CENTER",
+        self.rows_table(
+            rows,
+            widths,
+            size=size,
             line_height=size * 0.5,
-            wrapmode=WrapMode.CHAR,
             padding=(0.8, 0.6),
-        ) as table:
-            table.row(head)
-            for values in rows:
-                table.row(values)
+            align=[_ALIGN[a] for a in align] if align else ["C"] * len(widths),
+            head=head,
+        )
 
-    def chart(self, heading: str, svg: str) -> None:
-        """Place a section heading and its chart, together on a new page if they do not fit."""
-        match = _SVG_SIZE.search(svg)
-        width = self.epw
-        height = width * float(match.group(2)) / float(match.group(1)) if match else width * 0.6
-        usable = self.h - TOP - BOTTOM - HEADING_SPACE
-        if height > usable:
-            width, height = width * usable / height, usable
-        if self.will_page_break(height + HEADING_SPACE):
-            self.add_page()
-        self.heading(heading)
-        self.image(io.BytesIO(svg.encode()), x=(self.w - width) / 2, w=width, h=height)
-        self.ln(2)
+    def rows_table(
+        self,
+        rows: list[list[str]],
+        widths: list[float],
+        *,
+        size: float,
+        line_height: float,
+        padding: tuple[float, float],
+        align: list[str],
+        fills: list[tuple[int, int, int] | None] | None = None,
+        head: list[str] | None = None,
+    ) -> None:
+        """Print a ruled table; a cell's text wraps as Chinese text does, every row is kept on
+        one page, and the heading row (shaded, centred) is repeated on each page.
+
+        Drawn with single-line cells over text wrapped here: fpdf2's table measured each
+        line again for every character added to it, most of the time of a result sheet.
+        """
+        self.set_font(self.family, size=size)
+        across, down = padding[1], padding[0]
+
+        def lay_out(values: list[str]) -> tuple[list[list[str]], float]:
+            lines = [
+                self.wrap_lines(str(value), width - 2 * across)
+                for value, width in zip(values, widths, strict=True)
+            ]
+            return lines, max(len(cell) for cell in lines) * line_height + 2 * down
+
+        heading = lay_out(head) if head is not None else None
+
+        def draw(lines, height, fill_row, aligns) -> None:
+            x, y = self.l_margin, self.get_y()
+            for cell, width, fill, side in zip(lines, widths, fill_row, aligns, strict=True):
+                if fill is not None:
+                    self.set_fill_color(*fill)
+                self.rect(x, y, width, height, style="DF" if fill is not None else "D")
+                top = y + (height - len(cell) * line_height) / 2
+                for number, line in enumerate(cell):
+                    self.set_xy(x + across, top + number * line_height)
+                    self.cell(w=width - 2 * across, h=line_height, text=line, align=side)
+                x += width
+            self.set_xy(self.l_margin, y + height)
+
+        saved_margin, self.c_margin = self.c_margin, 0
+        try:
+            if heading is not None:
+                if self.will_page_break(heading[1] + line_height * 2):
+                    self.add_page()
+                draw(*heading, [HEAD_FILL] * len(widths), ["C"] * len(widths))
+            for values in rows:
+                lines, height = lay_out(values)
+                if self.will_page_break(height):
+                    self.add_page()
+                    if heading is not None:
+                        draw(*heading, [HEAD_FILL] * len(widths), ["C"] * len(widths))
+                draw(lines, height, fills or [None] * len(widths), align)
+        finally:
+            self.c_margin = saved_margin
 
     def signatures(self, lines: list[str]) -> None:
         """Print signature lines, kept together on one page."""
@@ -292,20 +351,15 @@ class ResultDocument(FPDF):
         top = self.get_y()
         self.set_font(self.family, size=8.5)
         width = self.epw - (size + 4 if qr_text else 0)
-        with self.table(
-            width=width,
-            align="LEFT",
-            col_widths=(22, width - 22),
-            first_row_as_headings=False,
-            text_align=("LEFT", "LEFT"),
+        self.rows_table(
+            [[label, value] for label, value in attest_pairs(results)],
+            [22, width - 22],
+            size=8.5,
             line_height=4.4,
-            wrapmode=WrapMode.CHAR,
             padding=(0.8, 1.2),
-        ) as table:
-            for label, value in attest_pairs(results):
-                row = table.row()
-                row.cell(label, style=FontFace(fill_color=HEAD_FILL))
-                row.cell(value)
+            align=["L", "L"],
+            fills=[HEAD_FILL, None],
+        )
         bottom = self.get_y()
         if qr_text:
             image = qr_png(qr_text)
@@ -334,45 +388,62 @@ class ResultDocument(FPDF):
         self.set_draw_color(0, 0, 0)
         self.set_xy(self.l_margin, max(self.get_y(), top + box) + 2)
 
-    def glyphs_missing(self) -> bool:
-        """Tell whether some character had no glyph in the font (if fpdf2 cannot say: yes)."""
-        return any(getattr(font, "missing_glyphs", True) for font in self.fonts.values())
+    def missing_chars(self) -> set[str]:
+        """The characters fpdf2 found no glyph for, in any of the document's fonts."""
+        return {
+            chr(code)
+            for font in self.fonts.values()
+            for code in getattr(font, "missing_glyphs", ())
+        }
 
     def finish(self) -> bytes:
         """Return the finished PDF."""
         return bytes(self.output())
 
 
-class FontCut:
-    """The CJK font cut down to the characters a batch of documents prints, in a temp file."""
-
-    def __init__(self, texts: Iterable[str]) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="survey-font-")
-        self.path = Path(self._folder.name) / "cut.otf"
-        font = ttLib.TTFont(str(cjk_font_path()), fontNumber=CJK_COLLECTION_INDEX, lazy=True)
-        options = subset.Options(notdef_outline=True, recommended_glyphs=True, name_IDs=["*"])
-        options.layout_features = []  # fpdf2 drops GSUB and GPOS anyway
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes={ord(char) for text in texts for char in text})
-        subsetter.subset(font)
-        font.save(str(self.path))
-        font.close()
-
-    def __enter__(self) -> FontCut:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._folder.cleanup()
-
-    def render(self, build: Callable[[Path | None], ResultDocument]) -> bytes:
-        """Build a document with the cut font, or with the whole font if the cut lacks a glyph."""
-        document = build(self.path)
-        if document.glyphs_missing():
-            document = build(None)
-        return document.finish()
+def render(
+    results: SessionResults,
+    build: Callable[[Path | None], ResultDocument],
+    extra: Iterable[str] = (),
+) -> bytes:
+    """Build a document with a small font of the characters the session's documents print
+    (and those of extra)."""
+    return render_with(build, alphabet(results) | {char for text in extra for char in text})
 
 
-TEMPLATE_MODULES = ("pdf", "archive", "figures")
+def render_with(build: Callable[[Path | None], ResultDocument], chars: Iterable[str]) -> bytes:
+    """Build a document with a cut of the CJK font holding chars.
+
+    A character the document meets outside the cut (a text no template holds) is added and
+    the document built again; only if that cannot help, with the whole font. No glyph the
+    font has is lost (those it lacks take the fallback font or are printed as code points).
+    """
+    chars = set(chars)
+    document = build(CJK_GLYPHS.font_for(chars))
+    # Checked after the output: the last page's footer is only drawn then.
+    data = document.finish()
+    missing = CJK_GLYPHS.drawable(document.missing_chars())
+    if missing:
+        document = build(CJK_GLYPHS.font_for(chars | missing))
+        data = document.finish()
+        if CJK_GLYPHS.drawable(document.missing_chars()):
+            data = build(None).finish()
+    return data
+
+
+TEMPLATE_MODULES = ("pdf", "archive", "figures", "vector_charts")
+
+
+@lru_cache(maxsize=1)
+def _template_chars() -> frozenset[str]:
+    """Every character of the modules that hold the report texts, and printable ASCII."""
+    folder = Path(figures.__file__).parent
+    texts = [string.printable]
+    for name in TEMPLATE_MODULES:
+        source = folder / f"{name}.py"
+        if source.exists():
+            texts.append(source.read_text(encoding="utf-8"))
+    return frozenset(char for text in texts for char in text)
 
 
 def session_texts(results) -> list[str]:
@@ -390,12 +461,11 @@ def session_texts(results) -> list[str]:
 def alphabet(results: SessionResults) -> set[str]:
     """Return the characters the result documents of a session are likely to print.
 
-    It need not be complete (FontCut.render falls back to the whole font), only nearly so:
+    It need not be complete (render() adds what a document meets besides), only nearly so:
     the texts of the session, and every character of the modules that hold the templates.
     """
     session, questionnaire, ruleset = results.session, results.questionnaire, results.ruleset
     texts = [
-        string.printable,
         session.title,
         session.unit or "",
         session.meeting_type.label,
@@ -405,16 +475,16 @@ def alphabet(results: SessionResults) -> set[str]:
         *(item.label for item in questionnaire.items),
         ruleset.describe(),
         ruleset.basis,
+        # The rule set file itself: every table title, band and team part name it prints.
+        ruleset.content.decode("utf-8", "replace"),
+        # Sentences the results service writes (validity warnings, participation).
+        results.validity.text,
+        results.participation_text,
         *(f"{row.spec.name}{row.spec.post}{role_label(row)}{row.band or ''}" for row in
           results.subjects),
         *(group.name for group in results.tally.groups),
     ]  # fmt: skip
-    folder = Path(figures.__file__).parent
-    for name in TEMPLATE_MODULES:
-        source = folder / f"{name}.py"
-        if source.exists():
-            texts.append(source.read_text(encoding="utf-8"))
-    return {char for text in texts for char in text}
+    return {char for text in texts for char in text} | _template_chars()
 
 
 def session_facts(results: SessionResults) -> list[tuple[str, str]]:
@@ -431,7 +501,7 @@ def session_facts(results: SessionResults) -> list[tuple[str, str]]:
 
 def session_report(results: SessionResults) -> bytes:
     """Return the 汇报测评 result report: figures, charts, team score, rules, seal, signatures."""
-    return report_document(results).finish()
+    return render(results, lambda font: report_document(results, font))
 
 
 def report_document(results: SessionResults, font: Path | None = None) -> ResultDocument:
@@ -478,8 +548,9 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
         if results.groups_shown:
             pdf.heading(f"{next(number)}、分类别评价分布")
             _groups_table(pdf, results)
-        pdf.chart(f"{next(number)}、评价分布", distribution_chart(results))
-        pdf.chart(f"{next(number)}、较好以上率与分档", rates_chart(results))
+        vector_charts.distribution(pdf, results, f"{next(number)}、评价分布")
+        rate_label = results.questionnaire.rate_label
+        vector_charts.rates(pdf, results, f"{next(number)}、{rate_label}与分档")
         pdf.heading(f"{next(number)}、领导班子得分")
         _team_section(pdf, results)
 
@@ -507,7 +578,8 @@ def _subjects_table(pdf: ResultDocument, results: SessionResults) -> None:
         results.questionnaire.rate_label, "所在分档", "得分或\n扣分", "个人\n得分", "最终\n得分",
     ]  # fmt: skip
     # Headers break between words (explicit \n), never inside one: widths fit the words.
-    fixed = [7, 12, 10.5, 9.6, *([9] * len(options)), 9, 17, 19, 10.5, 9.5, 9.5]
+    # 序号, 类别 (主要负责人 on one line), 有效票, the options, 弃权, rate, band, the three scores.
+    fixed = [7, 14.5, 9.6, *([9] * len(options)), 9, 17, 19, 10.5, 9.5, 9.5]
     widths = [fixed[0], pdf.epw - sum(fixed), *fixed[1:]]
     rows = []
     for number, row in enumerate(results.subjects, start=1):
@@ -566,7 +638,7 @@ def _groups_table(pdf: ResultDocument, results: SessionResults) -> None:
 
 def _band_cell(row: SubjectResult) -> str:
     if row.band is None:
-        return ""
+        return "—"
     bounds, _, value = row.band.partition(" → ")
     return bounds if value else row.band
 
@@ -678,14 +750,14 @@ def _team_section(pdf: ResultDocument, results: SessionResults) -> None:
             decimal_text(part.maximum),
             decimal_text(part.entered),
             decimal_text(part.counted),
-            "超过满分，按满分计入" if part.capped else "",
+            "超过满分，按满分计入" if part.capped else "—",
         ]
         for part in total.parts
     ]
     parts = results.ruleset.team_parts
-    rows.append(["总分", decimal_text(parts.total), "", decimal_text(total.total), ""])
+    rows.append(["总分", decimal_text(parts.total), "—", decimal_text(total.total), "—"])
     scaled = decimal_text(parts.scaled_total)
-    rows.append([f"换算为{scaled}分制", scaled, "", decimal_text(total.scaled), ""])
+    rows.append([f"换算为{scaled}分制", scaled, "—", decimal_text(total.scaled), "—"])
     pdf.grid(
         ["考核项目", "满分", "录入得分", "计入得分", "说明"],
         rows,

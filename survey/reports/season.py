@@ -10,6 +10,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -17,8 +18,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from survey.domain.numbers import format_decimal, format_fixed
-from survey.reports.figures import beijing_text
+from survey.reports.figures import beijing_text, session_date_text
 from survey.reports.fonts import add_cjk_font
+from survey.reports.pdf import chinese_lines
 from survey.reports.xlsx import neutralise
 
 if TYPE_CHECKING:  # the shape reports take; services build it
@@ -154,9 +156,11 @@ def season_workbook(overview: SeasonOverview) -> bytes:
     for ranked in sheet.iter_rows(min_row=4):
         for cell in ranked[2:]:
             cell.number_format = "0.00##"
-    _sheet_setup(sheet, 3, season.name)
-    _sheet_setup(members, 1, season.name)
-    _sheet_setup(explain, 1, season.name)
+    # The season's own seal is the checklist's hash; each unit's session seals are in the PDF.
+    banner = f"考核细则 SHA-256 {overview.checklist.sha256[:16]}…"
+    _sheet_setup(sheet, 3, season.name, banner)
+    _sheet_setup(members, 1, season.name, banner)
+    _sheet_setup(explain, 1, season.name, banner)
     # Document properties are XML too: a control character there makes the file unreadable.
     book.properties.title = safe_text(f"{season.name}（{season.year}年度）考核结果")
     book.properties.creator = "民主测评平台"
@@ -173,7 +177,7 @@ def _rate_number(rate: Fraction | None) -> Decimal | None:
     return Decimal(rate.numerator) / Decimal(rate.denominator)
 
 
-def _sheet_setup(sheet, head_row: int, title: str) -> None:
+def _sheet_setup(sheet, head_row: int, title: str, banner: str) -> None:
     """Frozen, filterable header; landscape, fitted to the page width; page numbers."""
     sheet.freeze_panes = f"C{head_row + 1}"
     sheet.auto_filter.ref = f"A{head_row}:{get_column_letter(sheet.max_column)}{sheet.max_row}"
@@ -191,6 +195,7 @@ def _sheet_setup(sheet, head_row: int, title: str) -> None:
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     sheet.oddHeader.left.text = safe_text(title).replace("&", "&&")
+    sheet.oddHeader.right.text = banner
     sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
 
 
@@ -246,6 +251,34 @@ class _SeasonPDF(FPDF):
         self.set_xy(self.l_margin, top + box + 2)
 
 
+def unit_attest_rows(overview: SeasonOverview) -> list[list[str]]:
+    """Per unit: its session's date, close and sign-off times and both seals (— if none)."""
+    rows = []
+    for row in overview.rows:
+        session = row.session
+        if session is None:
+            rows.append([row.unit.name, "未关联测评", "—", "—", "—", "—"])
+            continue
+        rows.append(
+            [
+                row.unit.name,
+                session_date_text(session),
+                beijing_text(session.closed_at),
+                beijing_text(session.signed_off_at),
+                session.seal or "未封存",
+                session.result_seal or "未签发",
+            ]
+        )
+    return rows
+
+
+def _paragraph(pdf: FPDF, text: str, height: float) -> None:
+    """Wrapped text across the page, broken as Chinese text is (no line starts with ，)."""
+    pdf.set_x(pdf.l_margin)
+    lines = chinese_lines(pdf, text, pdf.epw - 2 * pdf.c_margin - 0.3)
+    pdf.multi_cell(0, height, "\n".join(lines), align="L", new_x="LMARGIN", new_y="NEXT")
+
+
 def season_pdf(overview: SeasonOverview) -> bytes:
     """Return the season's results as a PDF: ranking, members and the checklist explanation."""
     season = overview.season
@@ -254,9 +287,9 @@ def season_pdf(overview: SeasonOverview) -> bytes:
     plain = FontFace(family=family, emphasis="")
     pdf.add_page()
     pdf.set_font(family, size=16)
-    pdf.multi_cell(0, 9, pdf.title_text, align="L", new_x="LMARGIN", new_y="NEXT")
+    _paragraph(pdf, pdf.title_text, 9)
     pdf.set_font(family, size=8)
-    pdf.multi_cell(0, 4.5, _source_line(overview), align="L", new_x="LMARGIN", new_y="NEXT")
+    _paragraph(pdf, _source_line(overview), 4.5)
     pdf.ln(2)
 
     pdf.set_font(family, size=12)
@@ -281,12 +314,43 @@ def season_pdf(overview: SeasonOverview) -> bytes:
         for unit, name, post, role, rate, personal, final, *_ in member_rows(overview):
             table.row([unit, name, post, role, rate, _text(personal), _text(final)])
 
+    pdf.ln(4)
+    pdf.set_font(family, size=12)
+    pdf.cell(0, 8, "各单位测评日期、签发与封存码", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, size=7.5)
+    with pdf.table(
+        headings_style=plain,
+        text_align="LEFT",
+        col_widths=(30, 28, 42, 42, 67, 67),
+        wrapmode=WrapMode.CHAR,
+    ) as table:
+        table.row(["单位", "测评日期", "结束时间", "签发时间", "结束封存码", "结果封存码"])
+        for cells in unit_attest_rows(overview):
+            table.row(cells)
+    pdf.set_font(family, size=8)
+    _paragraph(
+        pdf,
+        "封存码为各单位测评的 SHA-256 摘要，由平台签名密钥签名；"
+        "可用 survey verify 或平台“归档校验”页校验各单位的归档文件。",
+        4.5,
+    )
+
     pdf.signatures()
+    attest = {cells[0]: cells for cells in unit_attest_rows(overview)}
     for row in overview.rows:
         pdf.unit_name = row.unit.name
         pdf.add_page()
         pdf.set_font(family, size=12)
         pdf.cell(0, 8, f"{row.unit.name}：考核细则计分说明", new_x="LMARGIN", new_y="NEXT")
+        _, day, _, signed, close_seal, result_seal = attest[row.unit.name]
+        pdf.set_font(family, size=8)
+        _paragraph(
+            pdf,
+            f"测评日期：{day}；签发时间：{signed}；结束封存码：{close_seal}；"
+            f"结果封存码：{result_seal}",
+            4.5,
+        )
+        pdf.ln(1)
         pdf.set_font(family, size=8.5)
         previous = None
         for part, clause, line in _explanations(row):
@@ -294,5 +358,5 @@ def season_pdf(overview: SeasonOverview) -> bytes:
                 pdf.ln(1.5)
             previous = part
             text = line if clause == "合计" else f"{clause} {line}"
-            pdf.multi_cell(0, 4.6, text, align="L", new_x="LMARGIN", new_y="NEXT")
+            _paragraph(pdf, text, 4.6)
     return bytes(pdf.output())

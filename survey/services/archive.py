@@ -79,6 +79,7 @@ def archive_document(results: SessionResults) -> dict:
         raise ServiceError("测评尚未结束封存，不能导出归档。")
     sealed = sealed_of(results)
     parts = team_parts_text(results)
+    figures = sealed_figures(sealed, parts)
     return {
         "format": ARCHIVE_FORMAT,
         "seal": results.seal,
@@ -87,14 +88,46 @@ def archive_document(results: SessionResults) -> dict:
         "received": results.received,
         "expected": results.expected,
         "team_parts": parts,
-        "figures": sealed_figures(sealed, parts),
-        "attestation": attestation(results, sealed),
+        "figures": figures,
+        "attestation": attestation(results, sealed, figures),
         "sealed": sealed,
     }
 
 
 def archive_bytes(results: SessionResults) -> bytes:
-    return json.dumps(archive_document(results), ensure_ascii=False, indent=1).encode()
+    return readable_json(archive_document(results)).encode()
+
+
+def readable_json(value, depth: int = 0) -> str:
+    """JSON a person can read: objects and lists opened one entry a line down to the ballots,
+    each ballot (or any object or list of plain values) on one line of its own.
+
+    json.dumps with indent runs Python's own encoder over every value (about 0.4 s for 1,000
+    ballots); one line per ballot lets the C encoder write them, and reads as well.
+    """
+    pad, inner = " " * depth, " " * (depth + 1)
+    compact = {"ensure_ascii": False, "separators": (", ", ": ")}
+    if isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values()):
+        if depth >= 2 and _flat(value):
+            return json.dumps(value, **compact)
+        entries = [
+            f"{inner}{json.dumps(key, ensure_ascii=False)}: {readable_json(item, depth + 1)}"
+            for key, item in value.items()
+        ]
+        return "{\n" + ",\n".join(entries) + f"\n{pad}}}" if entries else "{}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        entries = [f"{inner}{readable_json(item, depth + 1)}" for item in value]
+        return "[\n" + ",\n".join(entries) + f"\n{pad}]"
+    return json.dumps(value, **compact)
+
+
+def _flat(value: dict) -> bool:
+    """An object whose values hold no list of objects: short enough for one line."""
+    return not any(
+        isinstance(item, list) and any(isinstance(v, dict) for v in item)
+        or isinstance(item, dict) and not _flat(item)
+        for item in value.values()
+    )
 
 
 # --- verification ----------------------------------------------------------------------

@@ -308,7 +308,11 @@ def link_session(unit: SeasonUnit, session_id: int | None, actor: User) -> None:
 
 
 def create_unit_session(unit: SeasonUnit, actor: User) -> EvalSession:
-    """Create the unit's 汇报测评 session as a draft under the checklist's rule set; link it."""
+    """Create the unit's 汇报测评 session as a draft under the checklist's rule set; link it.
+
+    The season knows no meeting date, so the session has none until the organizer types one
+    or opens it: opening records the day (services/sessions.py), and the reports print it.
+    """
     season = unit.season
     require_manage(actor, season)
     if actor.role not in (Role.ADMIN, Role.ORGANIZER):

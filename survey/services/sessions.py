@@ -12,7 +12,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from survey.clock import in_beijing
+from survey.clock import in_beijing, today
 from survey.domain import DEFAULT_RULESET_ID, shipped_rulesets
 from survey.domain.questionnaire import Questionnaire, QuestionnaireError, from_document, shipped
 from survey.extensions import db
@@ -418,6 +418,12 @@ def open_session(session: EvalSession, actor: User | None) -> None:
     session.questionnaire_sha256 = questionnaire.sha256()
     session.state = SessionState.OPEN
     session.opened_at = utcnow()
+    if session.meeting_date is None:
+        # The evaluation takes place at the meeting it is opened for: a session created
+        # without a date (a season creates its units' sessions long before their meetings)
+        # carries the day it opened, which the seal at close then covers and every report
+        # prints as its 测评日期.
+        session.meeting_date = today()
     # Ballots are sealed to this key until the close (survey/services/sealing.py).
     session.ballot_public_key = create_session_key(session.id)
     record(actor, "open_session", session.id, f"测评表 SHA-256 {session.questionnaire_sha256}")

@@ -76,10 +76,15 @@ def sealed_figures(sealed: dict, team_parts: dict[str, str]) -> dict:
     return result_figures(evaluation, blank_ballots([b["ratings"] for b in sealed["ballots"]]))
 
 
-def result_document_of(results: SessionResults, sealed: dict | None = None) -> dict:
+def result_document_of(
+    results: SessionResults, sealed: dict | None = None, figures: dict | None = None
+) -> dict:
+    """The document the result seal covers; figures, if given, are sealed_figures() of sealed
+    (the archive computes them once for both)."""
     session = results.session
     sealed = sealed_of(results) if sealed is None else sealed
-    figures = sealed_figures(sealed, team_parts_text(results))
+    if figures is None:
+        figures = sealed_figures(sealed, team_parts_text(results))
     return result_document(session.id, session.seal, signoff_facts(session), figures)
 
 
@@ -133,7 +138,9 @@ def sign_off(
     return seal
 
 
-def attestation(results: SessionResults, sealed: dict | None = None) -> dict:
+def attestation(
+    results: SessionResults, sealed: dict | None = None, figures: dict | None = None
+) -> dict:
     """The signed facts an archive carries: both seals, their signatures, the public key."""
     session = results.session
     pem = public_pem()
@@ -146,7 +153,7 @@ def attestation(results: SessionResults, sealed: dict | None = None) -> dict:
         **signoff_facts(session),
     }
     if session.result_seal is not None:
-        recomputed = result_seal_of(result_document_of(results, sealed))
+        recomputed = result_seal_of(result_document_of(results, sealed, figures))
         if recomputed != session.result_seal:
             # Something the reports print changed after sign-off: export nothing.
             raise ServiceError(

@@ -8,6 +8,7 @@ import subprocess
 from pypdf import PdfReader
 
 from survey.exports import signed_sheet
+from survey.reports.archive import feedback_sheet
 from survey.reports.figures import chinese_punctuation
 from survey.reports.pdf import NO_LINE_START, ResultDocument, session_report
 from survey.services.results import compute_results
@@ -77,3 +78,49 @@ def test_signed_off_report_and_sheet_carry_what_an_archivist_checks(
     assert report.count(GROUP_C) == 1  # named once, in the note that it is not shown
     # Headers break between words: 个人|得分, 得分或|扣分, never 个人得|分.
     assert "个人得分" in report and "得分或扣分" in report and "最终得分" in report
+
+
+def test_every_page_of_every_document_passes_the_archivists_checks(
+    results,  # noqa: F811
+    make_user,
+    tmp_path,
+):
+    """Rendered to PNG, then read back: page numbers on every page, a fraction beside every
+    percentage, no line starting with closing punctuation, full-width punctuation in Chinese."""
+    sign_off(results.session, make_user(), signer="考核组 王某")
+    results = compute_results(results.session)
+    documents = {
+        "report": session_report(results),
+        "sheet": signed_sheet(results, results.subjects[0]),
+        "feedback": feedback_sheet(results, results.subjects[0]),
+    }
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        requirement_missing("pdftoppm is not installed (apt-get install poppler-utils)")
+    for name, data in documents.items():
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(data)
+        subprocess.run([pdftoppm, "-r", "30", "-png", path, tmp_path / name], check=True)
+        pages = len(PdfReader(io.BytesIO(data)).pages)
+        assert len(list(tmp_path.glob(f"{name}-*.png"))) == pages
+        tool = shutil.which("pdftotext")
+        text = subprocess.run([tool, path, "-"], capture_output=True, check=True).stdout.decode()
+        page_texts = text.split("\f")[:pages]
+        for number, page_text in enumerate(page_texts, start=1):
+            assert f"第{number}页共{pages}页" in re.sub(r"\s+", "", page_text), (name, number)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        assert not [line for line in lines if line[0] in "，。；：、"], (name, lines)
+        if name == "feedback":
+            continue  # the voters' own words are printed as written
+        flat = re.sub(r"\s+", "", text)
+        # Figures carry two decimals (band bounds and axis ticks are whole): each is followed
+        # by its fraction, in brackets or on the next line of its cell.
+        for match in re.finditer(r"\d+\.\d{2}%", flat):
+            assert re.match(r"（?\d+/\d+", flat[match.end() :]), (name, flat[match.start() :][:40])
+        # Names are printed as typed (a group here is called 部门主要负责人:[正职]/代表*?).
+        for typed in [group.name for group in results.tally.groups] + [
+            f"{row.spec.name}{row.spec.post}" for row in results.subjects
+        ]:
+            flat = flat.replace(re.sub(r"\s+", "", typed), "")
+        half = re.search(r"[\u4e00-\u9fff][:;,]", flat)
+        assert half is None, (name, flat[half.start() - 40 : half.end() + 20])

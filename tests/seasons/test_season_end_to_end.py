@@ -299,6 +299,8 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
     assert isinstance(member_sheet["E2"].value, (int, float))
     assert member_sheet.freeze_panes == "C2" and member_sheet.auto_filter.ref
     assert book.properties.creator == "民主测评平台"
+    assert season.checklist_sha256[:16] in member_sheet.oddHeader.right.text
+    assert member_sheet.page_setup.orientation == "landscape"
     explained = [r[3] for r in book["计分说明"].iter_rows(min_row=2, values_only=True)]
     assert "一票否决，惩治腐败方面记0分" in explained
 
@@ -314,3 +316,17 @@ def test_a_season_of_three_counties_runs_end_to_end(app, client, make_user, tmp_
     assert "1（并列）" in text and "暂定" not in text
     pages = len(pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
     assert f"第{pages}页共{pages}页" in text.replace(" ", "") and "（盖章）" in text
+    # Dates and seals of every unit's session; every page names its unit; Chinese breaks.
+    flat = re.sub(r"\s+", "", text)
+    assert "生成时间" in flat and "签发时间" in flat
+    for unit in season.units:
+        session = db.session.get(EvalSession, unit.session_id)
+        day = session.meeting_date
+        assert day is not None  # created by the season, dated when opened
+        assert f"{day.year}年{day.month}月{day.day}日" in flat
+        assert session.seal in flat
+        assert f"测评日期：{day.year}年{day.month}月{day.day}日" in flat  # its own page
+    for number, page_text in enumerate(text.split("\f")[:pages], start=1):
+        assert f"第{number}页共{pages}页" in re.sub(r"\s+", "", page_text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert not [line for line in lines if line[0] in "，。；：、"], lines
