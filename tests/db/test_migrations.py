@@ -1,5 +1,6 @@
 """The migrations build the schema from empty and match the models exactly."""
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -39,8 +40,8 @@ def test_json_columns_keep_their_values_through_the_migration(app, make_user):
 
     downgrade(revision="0005_i14")
     with db.engine.connect() as connection:
-        stored = connection.exec_driver_sql(
-            f"SELECT team_parts FROM eval_session WHERE id = {session_id}"
+        stored = connection.execute(
+            sa.text("SELECT team_parts FROM eval_session WHERE id = :id"), {"id": session_id}
         ).scalar_one()
     assert isinstance(stored, str) and '"conduct": "12.5"' in stored  # text, as before 0008
     upgrade()
