@@ -14,7 +14,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.domain.questionnaire import Questionnaire, from_document
-from survey.domain.roles import SubjectRole
+from survey.domain.roles import Labelled, SubjectRole
 from survey.extensions import db
 
 
@@ -41,46 +41,25 @@ def enum_column(enum: type[StrEnum], **kwargs) -> sa.Enum:
     )
 
 
-class Role(StrEnum):
-    ADMIN = "admin"
-    ORGANIZER = "organizer"
-    ASSESSOR = "assessor"
-
-    @property
-    def label(self) -> str:
-        return {"admin": "系统管理员", "organizer": "组织者", "assessor": "考核组"}[self.value]
+class Role(Labelled):
+    ADMIN = "admin", "系统管理员"
+    ORGANIZER = "organizer", "组织者"
+    ASSESSOR = "assessor", "考核组"
 
 
-class SessionState(StrEnum):
-    DRAFT = "draft"
-    OPEN = "open"
+class SessionState(Labelled):
+    DRAFT = "draft", "准备中"
+    OPEN = "open", "测评进行中"
     # No longer accepting ballots; the count, shuffle, seal and scrub are still under way
     # (survey/services/closing.py). Results stay hidden until CLOSED.
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-    @property
-    def label(self) -> str:
-        return {
-            "draft": "准备中",
-            "open": "测评进行中",
-            "closing": "正在结束",
-            "closed": "已结束",
-        }[self.value]
+    CLOSING = "closing", "正在结束"
+    CLOSED = "closed", "已结束"
 
 
-class MeetingType(StrEnum):
-    REPORT_EVALUATE = "report_evaluate"
-    SHUZE_SHULIAN = "shuze_shulian"
-    RISK_PREVENTION = "risk_prevention"
-
-    @property
-    def label(self) -> str:
-        return {
-            "report_evaluate": "汇报测评",
-            "shuze_shulian": "述责述廉",
-            "risk_prevention": "廉洁风险防范管理考评",
-        }[self.value]
+class MeetingType(Labelled):
+    REPORT_EVALUATE = "report_evaluate", "汇报测评"
+    SHUZE_SHULIAN = "shuze_shulian", "述责述廉"
+    RISK_PREVENTION = "risk_prevention", "廉洁风险防范管理考评"
 
 
 class CodeStatus(StrEnum):
@@ -530,14 +509,10 @@ class InquiryQuota(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
-class AnswerMode(StrEnum):
-    PENDING = "pending"
-    ON_SITE = "on_site"
-    WRITTEN = "written"
-
-    @property
-    def label(self) -> str:
-        return {"pending": "待答复", "on_site": "已当场答复", "written": "会后书面答复"}[self.value]
+class AnswerMode(Labelled):
+    PENDING = "pending", "待答复"
+    ON_SITE = "on_site", "已当场答复"
+    WRITTEN = "written", "会后书面答复"
 
 
 class Inquiry(db.Model):

@@ -3,17 +3,27 @@
 from enum import StrEnum
 
 
-class SubjectRole(StrEnum):
+class Labelled(StrEnum):
+    """A StrEnum whose members carry the Chinese label users see: `DRAFT = "draft", "准备中"`.
+
+    The value (stored in the database, sent in forms) stays the English word.
+    """
+
+    label: str
+
+    def __new__(cls, value: str, label: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class SubjectRole(Labelled):
     """Role of a 测评对象 in the assessment."""
 
-    TEAM = "team"
-    PRINCIPAL = "principal"
-    MEMBER = "member"
-
-    @property
-    def label(self) -> str:
-        """Return the Chinese label shown to users."""
-        return ROLE_LABELS[self]
+    TEAM = "team", "领导班子"
+    PRINCIPAL = "principal", "主要负责人"
+    MEMBER = "member", "班子成员"
 
     @classmethod
     def from_label(cls, text: str) -> "SubjectRole":
@@ -24,11 +34,7 @@ class SubjectRole(StrEnum):
             raise ValueError(f"“{text}” 不是 领导班子、主要负责人、班子成员 之一") from None
 
 
-ROLE_LABELS: dict[SubjectRole, str] = {
-    SubjectRole.TEAM: "领导班子",
-    SubjectRole.PRINCIPAL: "主要负责人",
-    SubjectRole.MEMBER: "班子成员",
-}
+ROLE_LABELS: dict[SubjectRole, str] = {role: role.label for role in SubjectRole}
 
 # Seed 002 says 其他(领导)班子成员 for members; paper tally sheets use either form.
 _ROLES_BY_LABEL: dict[str, SubjectRole] = {
@@ -39,18 +45,13 @@ _ROLES_BY_LABEL: dict[str, SubjectRole] = {
 }
 
 
-class Rating(StrEnum):
+class Rating(Labelled):
     """One answer on the 好 / 较好 / 一般 / 差 scale."""
 
-    GOOD = "good"
-    FAIRLY_GOOD = "fairly_good"
-    AVERAGE = "average"
-    POOR = "poor"
-
-    @property
-    def label(self) -> str:
-        """Return the Chinese label shown to users."""
-        return RATING_LABELS[self]
+    GOOD = "good", "好"
+    FAIRLY_GOOD = "fairly_good", "较好"
+    AVERAGE = "average", "一般"
+    POOR = "poor", "差"
 
     @property
     def is_good_or_better(self) -> bool:
@@ -58,9 +59,4 @@ class Rating(StrEnum):
         return self in (Rating.GOOD, Rating.FAIRLY_GOOD)
 
 
-RATING_LABELS: dict[Rating, str] = {
-    Rating.GOOD: "好",
-    Rating.FAIRLY_GOOD: "较好",
-    Rating.AVERAGE: "一般",
-    Rating.POOR: "差",
-}
+RATING_LABELS: dict[Rating, str] = {rating: rating.label for rating in Rating}
