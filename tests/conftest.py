@@ -169,6 +169,7 @@ class OpenSession:
 @pytest.fixture
 def open_session(app) -> OpenSession:
     demo = create_demo(codes_per_group=30)
+    db.session.commit()  # what the `survey demo` command's end does
     session = db.session.get(EvalSession, demo.session_id)
     codes = [code for group in demo.codes.values() for code in group]
     return OpenSession(session, codes, demo.username, demo.password)

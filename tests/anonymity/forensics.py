@@ -52,6 +52,7 @@ def vote_in_known_order(app) -> Vote:
     """Open a demo session and cast VOTERS ballots, ballot i carrying MARK % i."""
     with app.app_context():
         demo = create_demo(codes_per_group=CODES_PER_GROUP)
+        db.session.commit()  # what the `survey demo` command's end does
         codes = [code for group in demo.codes.values() for code in group]
         session_id = demo.session_id
         db.session.remove()

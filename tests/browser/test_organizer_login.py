@@ -2,6 +2,7 @@
 
 import pytest
 
+from survey.extensions import db
 from survey.services.demo import create_demo
 
 pytestmark = pytest.mark.browser
@@ -9,6 +10,7 @@ pytestmark = pytest.mark.browser
 
 def test_demo_organizer_logs_in_and_sees_the_session_list(live_server, page, app):
     demo = create_demo(codes_per_group=2)
+    db.session.commit()  # what the `survey demo` command's end does
     page.goto(f"{live_server}/sessions")
     assert page.url.startswith(f"{live_server}/login")
     page.fill("#username", demo.username)
@@ -23,6 +25,7 @@ def test_demo_organizer_logs_in_and_sees_the_session_list(live_server, page, app
 
 def test_wrong_password_shows_a_chinese_message(live_server, page, app):
     demo = create_demo(codes_per_group=1)
+    db.session.commit()  # what the `survey demo` command's end does
     page.goto(f"{live_server}/login")
     page.fill("#username", demo.username)
     page.fill("#password", "not the password")

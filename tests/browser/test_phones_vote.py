@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from survey.extensions import db
 from survey.services.demo import create_demo
 
 pytestmark = pytest.mark.browser
@@ -17,6 +18,7 @@ WECHAT_UA = (
 
 def test_twenty_phones_vote_and_the_screen_reaches_twenty(live_server, browser, playwright, app):
     demo = create_demo(codes_per_group=10)
+    db.session.commit()  # what the `survey demo` command's end does
     codes = [code for group in demo.codes.values() for code in group]
 
     screen_context = browser.new_context(viewport={"width": 1280, "height": 720})

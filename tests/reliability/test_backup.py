@@ -43,6 +43,7 @@ def snapshot() -> dict:
 
 def test_backup_change_restore_round_trip(app, client, runner, tools, tmp_path):
     demo = create_demo(codes_per_group=5)
+    db.session.commit()  # what the `survey demo` command's end does
     codes = [code for group in demo.codes.values() for code in group]
     vote(client, codes[0])
     vote(client, codes[1])
@@ -62,6 +63,7 @@ def test_backup_change_restore_round_trip(app, client, runner, tools, tmp_path):
     db.session.delete(session.subjects[-1])
     db.session.commit()
     create_demo(codes_per_group=3)
+    db.session.commit()  # what the `survey demo` command's end does
     assert snapshot() != before
 
     db.session.remove()
@@ -78,6 +80,7 @@ def test_sqlite_backup_holds_no_code_in_clear(app, client, runner, tools, tmp_pa
     if tools != "sqlite":
         pytest.skip("pg_dump's custom format is compressed: nothing to grep")
     demo = create_demo(codes_per_group=5)
+    db.session.commit()  # what the `survey demo` command's end does
     path = tmp_path / "survey.backup"
     db.session.remove()
     assert runner.invoke(backup_command, [str(path)]).exit_code == 0
@@ -90,6 +93,7 @@ def test_sqlite_backup_holds_no_code_in_clear(app, client, runner, tools, tmp_pa
 
 def test_restore_refuses_a_file_that_is_no_backup(app, runner, tools, tmp_path):
     create_demo(codes_per_group=2)
+    db.session.commit()  # what the `survey demo` command's end does
     before = snapshot()
     junk = tmp_path / "notes.txt"
     junk.write_text("这不是备份")

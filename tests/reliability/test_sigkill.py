@@ -130,6 +130,7 @@ def server(app, tmp_path):
 
 def test_sigkill_mid_burst_loses_no_acknowledged_ballot(app, client, server):
     demo = create_demo(codes_per_group=CODES_PER_GROUP)
+    db.session.commit()  # what the `survey demo` command's end does
     session_id = demo.session_id
     # Each phone's filled form, fetched through the test client (same database, same keys).
     forms = []

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from survey.extensions import db
 from survey.models import SessionState
 from survey.services.ballots import ballot_count
 from survey.services.demo import create_demo
@@ -66,6 +67,7 @@ def close_through(server: Server, session_id: int, username: str, password: str)
 
 def test_close_on_one_server_while_the_other_takes_ballots(app, client, servers):
     demo = create_demo(codes_per_group=80)
+    db.session.commit()  # what the `survey demo` command's end does
     forms = []
     for code in (code for codes in demo.codes.values() for code in codes):
         fields, page = ballot_form(client, code)
@@ -123,7 +125,6 @@ def test_close_on_one_server_while_the_other_takes_ballots(app, client, servers)
     late_numbers = [n for n, (code, _) in enumerate(forms) if code in late]
     assert {n % 2 for n in late_numbers} == {0, 1}
     # Wait for the close (it may finish in the background) and count what was kept.
-    from survey.extensions import db
     from survey.models import EvalSession
 
     deadline = time.monotonic() + 120

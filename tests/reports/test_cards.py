@@ -119,11 +119,12 @@ def test_a_hundred_codes_render_in_a_few_seconds():
     groups = [
         CardGroup(f"类别{i}", "#2471a3", [new_ballot_code() for _ in range(25)]) for i in range(4)
     ]
-    started = time.perf_counter()
+    # CPU time: the wall clock of a shared machine says more about its neighbours.
+    started = time.process_time()
     pdf = render_cards(TITLE, groups, BASE)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(PdfReader(BytesIO(pdf)).pages) == 4 * 4
-    assert elapsed < 10, f"{elapsed:.1f} s for 100 cards"
+    assert elapsed < 10, f"{elapsed:.1f} s of CPU for 100 cards"
 
 
 def test_long_names_are_cut_not_spilled(tmp_path):

@@ -108,7 +108,9 @@ def state_of(session_id: int) -> tuple:
 def world(app, make_user):
     """An open and a closed session owned by the demo organizer, and three outsiders."""
     open_demo = create_demo(codes_per_group=5)
+    db.session.commit()  # what the `survey demo` command's end does
     closed_demo = create_demo(codes_per_group=5)
+    db.session.commit()  # what the `survey demo` command's end does
     voter = app.test_client()
     for code in [c for codes in closed_demo.codes.values() for c in codes][:6]:
         fields, page = ballot_form(voter, code)

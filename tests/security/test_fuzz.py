@@ -77,6 +77,7 @@ def hall(app, client):
     """An open session with 100 codes, the real field names of its ballot, no rate limit."""
     app.config["FAILED_CODE_LIMIT_PER_MINUTE"] = app.config["FAILED_CODE_LIMIT_PER_HOUR"] = 10**9
     demo = create_demo(codes_per_group=50)
+    db.session.commit()  # what the `survey demo` command's end does
     codes = [code for group in demo.codes.values() for code in group]
     fields, page = ballot_form(client, codes[0])
     names = rating_fields(page)

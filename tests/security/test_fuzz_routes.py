@@ -152,6 +152,7 @@ def world(app, make_user):
     for key in ("PER_MINUTE", "PER_HOUR"):
         app.config[f"LOGIN_ACCOUNT_{key}"] = app.config[f"LOGIN_NETWORK_{key}"] = 10**9
     demo = create_demo(codes_per_group=5)
+    db.session.commit()  # what the `survey demo` command's end does
     organizer = db.session.scalar(sa.select(User).where(User.username == demo.username))
     season = create_season(organizer, "考核年度", 2026, checklist_choices()[0][0])
     add_unit(season, "某县", "100000", organizer)
