@@ -429,8 +429,9 @@ def _ballots_sheet(workbook: Workbook, results: SessionResults) -> Callable[[], 
     sheet.rows += received
     sheet.close_table()
     first = sheet.rows - received + 1  # the row of the first ballot
+    # The cell of each answer, a blank line (None) being 弃权.
     cells = {key: _text_cell(label) for key, label in option_labels(results)}
-    abstain = _text_cell(ABSTAIN)
+    cells[None] = _text_cell(ABSTAIN)
     shown = set(results.groups_shown)
     # A hidden group's ballots must not be picked out one by one either.
     groups = {
@@ -443,12 +444,14 @@ def _ballots_sheet(workbook: Workbook, results: SessionResults) -> Callable[[], 
         number = 0
         for number, ballot in enumerate(results.iter_ballots(), start=1):
             ratings = ballot.ratings
-            answers = [ratings.get(key) for key in keys]
             yield "".join(
                 (
                     f'<row r="{first + number - 1}"><c t="n"><v>{number}</v></c>',
                     groups.get(ballot.group) or _text_cell(MERGED_GROUP),
-                    *[abstain if a is None else cells.get(a) or _text_cell(a) for a in answers],
+                    *[
+                        cells.get(ratings.get(key)) or _text_cell(ratings[key])
+                        for key in keys
+                    ],
                     "</row>",
                 )
             )
