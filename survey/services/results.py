@@ -347,6 +347,13 @@ def _count_blank_in_ballots(session: EvalSession) -> int:
     )
 
 
+# 'comment' is COMMENT_ITEM, spelt out as the partial index's condition spells it.
+SQLITE_COMMENTS = sa.text(
+    "SELECT a.subject_id, a.comment FROM answer a CROSS JOIN ballot b"
+    " ON b.id = a.ballot_id WHERE b.session_id = :session AND a.item = 'comment'"
+)
+
+
 def session_comments(session: EvalSession) -> tuple[dict[int, list[str]], list[str]]:
     """The comments per subject and the overall ones (the reports sort them)."""
     per_subject: dict[int, list[str]] = {}
@@ -354,13 +361,7 @@ def session_comments(session: EvalSession) -> tuple[dict[int, list[str]], list[s
         # The few comment rows through the partial index ix_answer_comment: SQLite uses it
         # only for a literal 'comment', and only with answer as the outer loop, which a CROSS
         # JOIN fixes (its planner would otherwise walk all answers of every ballot).
-        comments = db.session.execute(
-            sa.text(
-                "SELECT a.subject_id, a.comment FROM answer a CROSS JOIN ballot b"
-                " ON b.id = a.ballot_id WHERE b.session_id = :session AND a.item = 'comment'"
-            ),
-            {"session": session.id},
-        )
+        comments = db.session.execute(SQLITE_COMMENTS, {"session": session.id})
     else:
         comments = db.session.execute(
             sa.select(Answer.subject_id, Answer.comment)
