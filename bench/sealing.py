@@ -4,16 +4,18 @@
         [--database-url postgresql://…/empty_db]
 
 Sealing is timed on a ballot of `--subjects` subjects with a comment (CPU time, per ballot);
-then a throwaway SQLite session of `--ballots` sealed ballots is closed with close_session:
-open every seal, check it, insert the batch in random order, rewrite the codes, seal, destroy
-the key, VACUUM. The close is reported in wall-clock and CPU seconds, step by step.
+then a throwaway SQLite session (or the empty PostgreSQL database named) of `--ballots` sealed
+ballots is closed with close_session: open every seal, check it, insert the batch in random
+order, delete the sealed rows, rewrite the codes, store the tally, seal, destroy the key,
+scrub. The close is reported in wall-clock and CPU seconds, step by step, with the peak RSS
+it reached and the load average; on PostgreSQL also the CPU of the database's backends.
 """
 
 import argparse
 import random
 import time
 
-from synthetic import SEAL_CPU, bench_app, build_closed_session
+from synthetic import SEAL_CPU, Step, bench_app, build_closed_session, load
 
 from survey.services import anonymity, closing
 from survey.services.sealing import Opener, ballot_plaintext, create_session_key, private_key, seal
@@ -69,19 +71,23 @@ def main() -> None:
     with bench_app(args.database_url):
         per_ballot(args.subjects, args.seals)
         clock = StepClock()
-        clock.wrap(closing, "_open_seals", "open, check, shuffle, insert")
+        clock.wrap(closing, "rewrite_ballots", "  of which shuffle, insert, delete")
+        clock.wrap(closing, "store_tally", "  of which store the tally")
+        clock.wrap(closing, "seal_session", "  of which the seal")
+        clock.wrap(closing, "_open_seals", "open, check, shuffle, insert, seal")
         clock.wrap(closing, "_destroy_key", "destroy the key")
-        clock.wrap(anonymity, "scrub_storage", "scrub (WAL checkpoint + VACUUM)")
+        clock.wrap(anonymity, "scrub_storage", "scrub (checkpoint + VACUUM [FULL])")
         closing.scrub_storage = anonymity.scrub_storage  # closing imported the name
         cpu = time.process_time()
-        session, seconds = build_closed_session(args.subjects, args.ballots)
+        close = Step("close_session")
+        build_closed_session(args.subjects, args.ballots, step=close)
         engine = "PostgreSQL" if args.database_url else "SQLite"
         print(f"session: {args.subjects} subjects, {args.ballots} sealed ballots ({engine})")
         print(f"  sealing them              {SEAL_CPU[-1]:7.2f} s CPU")
-        print(f"  close_session             {seconds:7.2f} s wall")
+        print(close.line())
         for label, (wall, step_cpu) in clock.times.items():
             print(f"    {label:32s} {wall:6.2f} s wall {step_cpu:6.2f} s CPU")
-        print(f"  whole run                 {time.process_time() - cpu:7.2f} s CPU")
+        print(f"  whole run                 {time.process_time() - cpu:7.2f} s CPU; load {load()}")
 
 
 if __name__ == "__main__":

@@ -89,13 +89,18 @@ SEAL_CPU: list[float] = []  # CPU seconds spent sealing, per build
 
 
 def build_closed_session(
-    subjects: int, ballots: int, seed: int = 2025, close: bool = True
+    subjects: int,
+    ballots: int,
+    seed: int = 2025,
+    close: bool = True,
+    step: contextlib.AbstractContextManager | None = None,
 ) -> tuple[EvalSession, float]:
     """Create, fill and close a session; return it and the seconds close_session took.
 
     The CPU time spent sealing the ballots is appended to SEAL_CPU. With close=False the
     ballots go straight, unsealed, into the closed tables and the session is only marked
     closed (no opening, shuffle, seal or scrub): enough to time the tally and the reports.
+    `step`, a context manager, is entered around close_session (bench/tally.py measures it).
     """
     rng = random.Random(seed)
     owner = User(
@@ -166,7 +171,8 @@ def build_closed_session(
     db.session.commit()
     started = time.perf_counter()
     if close:
-        close_session(session, None)
+        with step or contextlib.nullcontext():
+            close_session(session, None)
     else:
         db.session.execute(
             sa.update(EvalSession)
@@ -234,3 +240,71 @@ def median_time(task: Callable[[], object], runs: int) -> tuple[float, object]:
         result = task()
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
+
+
+# ---- measuring ----------------------------------------------------------------------------
+
+
+def rss_mib(field: str) -> int:
+    """VmRSS or VmHWM (peak) of this process, in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def reset_peak() -> int:
+    """Reset the peak-RSS mark to the current RSS (Linux: clear_refs 5); return it."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return rss_mib("VmRSS")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def server_cpu() -> float:
+    """CPU seconds of this database's PostgreSQL backends so far (0 on SQLite)."""
+    if db.engine.dialect.name != "postgresql":
+        return 0.0
+    pids = db.session.scalars(
+        sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    ).all()
+    db.session.commit()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, PermissionError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+class Step:
+    """Wall, CPU (this process and, on PostgreSQL, the server's backends) and peak RSS."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __enter__(self):
+        self.rss = reset_peak()
+        self.server = server_cpu()
+        self.cpu = time.process_time()
+        self.wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+        self.peak = rss_mib("VmHWM")
+        self.server = server_cpu() - self.server
+
+    def line(self, wall: float | None = None) -> str:
+        server = f"  server CPU {self.server:6.2f} s" if db.engine.dialect.name != "sqlite" else ""
+        return (
+            f"  {self.label:<30} {wall if wall is not None else self.wall:7.2f} s wall"
+            f"  {self.cpu:6.2f} s CPU{server}  peak RSS {self.peak:5d} MiB"
+            f" (+{self.peak - self.rss} over {self.rss})  load {load()}"
+        )

@@ -313,7 +313,17 @@ class Answer(db.Model):
     """A ballot's answer to one item about one subject; a blank item is simply absent."""
 
     __tablename__ = "answer"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        # The few comment rows among millions of ratings, for the results' comment list. The
+        # query must name the item as a literal for SQLite to use it (services/results.py).
+        sa.Index(
+            "ix_answer_comment",
+            "ballot_id",
+            sqlite_where=sa.text("item = 'comment'"),
+            postgresql_where=sa.text("item = 'comment'"),
+        ),
+        {"sqlite_with_rowid": False},
+    )
 
     ballot_id: Mapped[str] = mapped_column(
         sa.ForeignKey("ballot.id", ondelete="CASCADE"), primary_key=True
@@ -327,6 +337,46 @@ class Answer(db.Model):
     comment: Mapped[str | None] = mapped_column(sa.Text)
 
     ballot: Mapped[Ballot] = relationship(back_populates="answers")
+
+
+class TallyGroup(db.Model):
+    """Ballots received from one rater group, counted by the close while it held them in clear.
+
+    With TallyCount it is the stored tally: the results read these few rows instead of
+    counting millions of answers, and `services.results.recount_tally` checks them against the
+    stored ballots. No row of either says anything about a single ballot.
+    """
+
+    __tablename__ = "tally_group"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rater_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    received: Mapped[int] = mapped_column(default=0)
+    # Ballots that rate nothing (弃权 forms).
+    blank: Mapped[int] = mapped_column(default=0)
+
+
+class TallyCount(db.Model):
+    """How many ballots of one rater group chose one option on one line (subject, item)."""
+
+    __tablename__ = "tally_count"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("eval_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rater_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    count: Mapped[int]
 
 
 class AuditEntry(db.Model):

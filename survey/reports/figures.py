@@ -202,7 +202,7 @@ def turnout_pairs(results: SessionResults) -> list[tuple[str, str]]:
     that rates nothing is a 弃权 form; the electronic form accepts no invalid filling, so
     there are no 废票.
     """
-    blank = sum(1 for ballot in results.ballots if not ballot.ratings)
+    blank = results.blank_ballots  # counted once, not by reading every ballot
     received = results.received
     return [
         ("应到 / 实到 / 收回", f"{results.expected} 人 / {received} 人 / {received} 份"),

@@ -35,16 +35,15 @@ from survey.models import (
 )
 from survey.services import ServiceError
 from survey.services.anonymity import (
-    PlainBallot,
+    OpenedBatch,
     empty_wal,
     forget_askers,
     rewrite_ballots,
     scrub_storage,
 )
 from survey.services.audit import record
-from survey.services.ballots import COMMENT_ITEM
 from survey.services.codes import lock_session
-from survey.services.results import StoredBallot, seal_session
+from survey.services.results import seal_session, store_tally
 from survey.services.sealing import Opener, destroy_session_key, private_key
 
 log = logging.getLogger(__name__)
@@ -53,6 +52,7 @@ STEP_OPEN = "open"
 STEP_KEY = "key"
 STEP_SCRUB = "scrub"
 STEPS = (STEP_OPEN, STEP_KEY, STEP_SCRUB)
+BOX_CHUNK = 2000  # sealed boxes read at a time
 STEP_LABELS = {
     STEP_OPEN: "开启密封的测评表并打乱顺序",
     STEP_KEY: "销毁本测评的开票密钥",
@@ -162,26 +162,28 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
         # One transaction writes every ballot: with SQLite's default 2 MB page cache it would
         # spill to the WAL again and again (64 MB here; the connection keeps it, harmlessly).
         db.session.connection().exec_driver_sql("PRAGMA cache_size = -65536")
-    boxes = db.session.scalars(
-        sa.select(SealedBallot.box).where(SealedBallot.session_id == session_id)
-    ).all()
-    opened, refused = [], 0
-    if boxes:
-        check = _Checker(session)
-        opener = Opener(private_key(session_id))
-        for box in boxes:
-            ballot = check(opener, box)
-            if ballot is None:
-                refused += 1
-            else:
-                opened.append(ballot)
-    del boxes
-    ballots = rewrite_ballots(session, opened)
-    count = len(ballots)
+    check = _Checker(session)
+    batch = OpenedBatch(check.lines, check.options)
+    refused = 0
+    # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
+    # opened ballots accumulate, never every box at once.
+    boxes = db.session.execute(
+        sa.select(SealedBallot.box)
+        .where(SealedBallot.session_id == session_id)
+        .execution_options(yield_per=BOX_CHUNK)
+    )
+    opener = None
+    for (box,) in boxes:
+        if opener is None:
+            opener = Opener(private_key(session_id))
+        if not check(opener, box, batch):
+            refused += 1
+    rewrite_ballots(session, batch)
+    count = len(batch)
     forget_askers(session)
+    store_tally(session, batch)
     # Sealed from the batch in memory: the same ballots, without reading them back.
-    groups = {group.id: group.name for group in session.groups}
-    seal = seal_session(session, [_stored(ballot, groups) for ballot in ballots])
+    seal = seal_session(session, batch)
     session.close_step = STEP_KEY
     detail = f"收回测评表{count}张，封存码 {seal}"
     if refused:
@@ -213,18 +215,9 @@ def _scrub(session_id: int, _actor_id: int | None) -> None:
     empty_wal()
 
 
-def _stored(ballot: PlainBallot, groups: dict[int, str]) -> StoredBallot:
-    stored = StoredBallot(groups[ballot.group_id], overall_comment=ballot.comment or "")
-    for subject_id, item, value, comment in ballot.answers:
-        if item == COMMENT_ITEM:
-            stored.comments[subject_id] = comment or ""
-        else:
-            stored.ratings[(subject_id, item)] = value
-    return stored
-
-
 class _Checker:
-    """Checks an opened ballot against the frozen questionnaire, as the submit did."""
+    """Checks an opened ballot against the frozen questionnaire, as the submit did, and adds
+    it to the batch in compact form."""
 
     def __init__(self, session: EvalSession):
         questionnaire = session.frozen_questionnaire()
@@ -233,38 +226,45 @@ class _Checker:
             subject.id: {item.key for item in questionnaire.items_for(subject.kind)}
             for subject in session.subjects
         }
-        self.options = set(questionnaire.option_keys())
+        # In the seal's canonical order: by subject id, then item.
+        self.lines = sorted((s, i) for s, keys in self.items.items() for i in keys)
+        self.options = sorted(questionnaire.option_keys())
         self.limit = questionnaire.comment_max_length
 
-    def __call__(self, opener: Opener, box: bytes) -> PlainBallot | None:
+    def __call__(self, opener: Opener, box: bytes, batch: OpenedBatch) -> bool:
+        """Open the box and add its ballot to the batch; False if it does not open or fit."""
         try:
             data = json.loads(opener.open(box))
             group, paper, overall = data["g"], data["p"], data["o"]
             ratings, comments = data["r"], data["c"]
-            ok = (
+            if not (
                 group in self.groups
                 and isinstance(paper, bool)
                 and isinstance(overall, str)
                 and len(overall) <= self.limit
                 and ratings
-                and all(
-                    s in self.items and i in self.items[s] and v in self.options
-                    for s, i, v in ratings
-                )
-                and all(
-                    s in self.items and isinstance(t, str) and 0 < len(t) <= self.limit
-                    for s, t in comments
-                )
-                and len({(s, i) for s, i, _ in ratings}) == len(ratings)
-                and len({s for s, _ in comments}) == len(comments)
-            )
+            ):
+                return False
+            slots, codes = batch.line_slot, batch.option_code
+            values = bytearray(batch.width)
+            for s, i, v in ratings:
+                slot, code = slots.get((s, i)), codes.get(v)
+                if slot is None or code is None or values[slot]:  # unknown, or twice
+                    return False
+                values[slot] = code
+            texts = {}
+            for s, t in comments:
+                if s not in self.items or not isinstance(t, str) or not 0 < len(t) <= self.limit:
+                    return False
+                if s in texts:  # twice
+                    return False
+                texts[s] = t
         except (ValueError, KeyError, TypeError):
-            return None
-        if not ok:
-            return None
-        answers = [(s, i, v, None) for s, i, v in ratings]
-        answers += [(s, COMMENT_ITEM, None, t) for s, t in comments]
-        return PlainBallot(group_id=group, paper=paper, comment=overall or None, answers=answers)
+            return False
+        batch.ballots.append(
+            (group, paper, overall or None, bytes(values), tuple(sorted(texts.items())))
+        )
+        return True
 
 
 # ---- in the background --------------------------------------------------------------------

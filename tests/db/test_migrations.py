@@ -25,7 +25,7 @@ def test_migrations_are_at_head(app):
 
 
 def test_json_columns_keep_their_values_through_the_migration(app, make_user):
-    """0008 turns the team parts (and the season's facts and results) from text into JSON."""
+    """0009 turns the team parts (and the season's facts and results) from text into JSON."""
     from flask_migrate import downgrade, upgrade
 
     from survey.models import EvalSession
@@ -38,12 +38,12 @@ def test_json_columns_keep_their_values_through_the_migration(app, make_user):
     session_id = session.id
     db.session.close()
 
-    downgrade(revision="0005_i14")
+    downgrade(revision="0008_tally")
     with db.engine.connect() as connection:
         stored = connection.execute(
             sa.text("SELECT team_parts FROM eval_session WHERE id = :id"), {"id": session_id}
         ).scalar_one()
-    assert isinstance(stored, str) and '"conduct": "12.5"' in stored  # text, as before 0008
+    assert isinstance(stored, str) and '"conduct": "12.5"' in stored  # text, as before 0009
     upgrade()
 
     migrated = db.session.get(EvalSession, session_id).team_parts

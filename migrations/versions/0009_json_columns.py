@@ -1,7 +1,7 @@
 """team parts, unit facts and unit results as JSON columns
 
-Revision ID: 0008_json
-Revises: 0005_i14
+Revision ID: 0009_json
+Revises: 0008_tally
 Create Date: 2026-11-29
 
 The questionnaire stays text: its SHA-256 is sealed over those exact bytes.
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_json'
-down_revision = '0005_i14'
+revision = '0009_json'
+down_revision = '0008_tally'
 branch_labels = None
 depends_on = None
 
