@@ -287,3 +287,34 @@ def test_gunicorn_access_log_hides_codes(open_session):
     logged = " ".join(str(v) for v in atoms.values())
     assert code not in logged and code.replace("-", "") not in logged
     assert "/v/[code]" in atoms["r"]
+
+
+def test_gunicorn_error_log_names_no_client_address(open_session):
+    """gunicorn reports a mangled request line with the client's address: both are removed."""
+    import logging
+
+    from gunicorn.config import Config
+
+    from survey.web.redaction import GunicornLogger
+
+    code = open_session.codes[0]
+    logger = GunicornLogger(Config())
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger.error_log.addHandler(Keep())
+    for address in ("10.20.30.40", "2001:db8::7", "::1"):
+        # The very format of gunicorn's handle_error (gunicorn/workers/base.py).
+        logger.warning(
+            "Invalid request from ip={ip}: {error}".format(
+                ip=address, error=f"Invalid HTTP request line: 'GET /v/{code}\\x00 HTTP/1.1'"
+            )
+        )
+    assert len(seen) == 3, seen
+    for line, address in zip(seen, ("10.20.30.40", "2001:db8::7", "::1"), strict=True):
+        assert address not in line, line
+        assert code not in line, line
+        assert line.startswith("Invalid request from ip=-: Invalid HTTP request line"), line
