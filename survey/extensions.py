@@ -81,6 +81,21 @@ def driver_execute(statement: str, params: dict):
     return cursor
 
 
+def outside_transactions() -> bool:
+    """On PostgreSQL, let the session's next statements run each on its own (autocommit).
+
+    A statement that stands alone (a read, or one whose CTEs do all the writing) then costs
+    one round trip instead of three (BEGIN, it, COMMIT or ROLLBACK). Returns whether it did:
+    not on SQLite, whose transactions cost no round trip and whose driver SQLAlchemy sets up
+    differently for autocommit, and not inside a transaction already begun.
+    """
+    session = db.session()  # the scoped session's own Session
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
 def configure_sqlite(engine: sa.Engine) -> None:
     """Set SQLite up for several worker processes: WAL, FULL sync, busy wait, BEGIN IMMEDIATE,
     and a queue of writers in front of the write lock (QueuedConnection)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from survey.domain.questionnaire import Questionnaire
-from survey.extensions import db, driver_execute
+from survey.extensions import db, driver_execute, outside_transactions
 from survey.models import CodeStatus, EvalSession, SessionState, SubjectRole
 from survey.security import code_hash
 from survey.services import ratelimit
@@ -37,7 +37,7 @@ LOOKUP = """
         WHERE f.bucket = :bucket AND f.minute > :window_start AND f.minute <= :minute)
         AS this_hour,
       c.id, c.status, c.group_id, c.submit_token_hash,
-      s.id, s.state, s.opened_at, s.questionnaire_sha256
+      s.id, s.state, s.opened_at, s.questionnaire_sha256, s.ballot_public_key
     FROM (SELECT 1 AS one) AS one
     LEFT JOIN ballot_code c ON c.code_hash = :code_hash
     LEFT JOIN eval_session s ON s.id = c.session_id
@@ -59,6 +59,7 @@ class CodeLookup:
     session_id: int
     state: SessionState
     session_key: tuple
+    public_key: str | None  # the session's sealing key, set when it opened
 
     @property
     def id(self) -> int:  # what cast() reads of a code
@@ -73,6 +74,7 @@ def look_up(typed: str) -> CodeLookup:
     minute = ratelimit.current_minute()
     per_minute, per_hour = ratelimit.limits()
     wanted = code_hash(current_app.config["BALLOT_CODE_KEY"], typed)
+    outside_transactions()  # one consistent statement: no BEGIN/ROLLBACK round trips needed
     row = driver_execute(
         LOOKUP,
         {
@@ -95,6 +97,7 @@ def look_up(typed: str) -> CodeLookup:
         session_id=session_id,
         state=SessionState(state),
         session_key=(session_id, str(row[8]), row[9]),
+        public_key=row[10],
     )
     if found.status == CodeStatus.VOID:
         raise CodeRefused(CodeProblem.VOID)
