@@ -187,7 +187,12 @@ class QueuedConnection(sqlite3.Connection):
         except BlockingIOError:
             if not can_wait_with_timer():
                 return
-            self._wait_with_timer()
+            try:
+                self._wait_with_timer()
+            except WritersQueueTimeout:
+                # The timer may have fired just as the lock was granted: never keep it then.
+                fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+                raise
         self._in_turn = True
 
     def _wait_with_timer(self) -> None:
