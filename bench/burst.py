@@ -518,6 +518,116 @@ def gunicorn(instance: Path, env: dict, workers: int | None):
         log.close()
 
 
+NGINX_CONF = """\
+# docs/operations.md, "Several app servers": two app servers behind one nginx (plain HTTP here).
+worker_processes auto;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    map $request_uri $loggable_uri {{
+        ~^/v/(?!done|report/|submit)[^/?]+   /v/[code];
+        default                              $request_uri;
+    }}
+    map $time_iso8601 $log_hour {{
+        "~^(?<hour>\\d{{4}}-\\d\\d-\\d\\dT\\d\\d)"   $hour:00;
+        default                           -;
+    }}
+    log_format survey '[$log_hour] "$request_method $loggable_uri $server_protocol" '
+                      '$status $body_bytes_sent';
+    upstream survey {{
+{upstreams}
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        access_log {folder}/access.log survey;
+        client_max_body_size 8m;
+        location / {{
+            proxy_pass http://survey;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_read_timeout 60s;
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx_in_front(folder: Path, backends: list[int], port: int):
+    """Debian's nginx, configured as docs/operations.md says, before the app servers; yield
+    (host, port, pid) with nginx in its own process group."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        raise RuntimeError("nginx not found (Debian: apt-get install nginx)")
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)  # nginx's workers drop root; they only need to reach the folder
+    upstreams = "\n".join(
+        f"        server 127.0.0.1:{backend} max_fails=3 fail_timeout=10s;" for backend in backends
+    )
+    config = folder / "nginx.conf"
+    config.write_text(NGINX_CONF.format(folder=folder, port=port, upstreams=upstreams))
+    process = subprocess.Popen(
+        [binary, "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "stderr.log", "ab"),  # noqa: SIM115 (lives as long as nginx)
+        start_new_session=True,
+    )
+    try:
+        wait_until_serving("127.0.0.1", port, process)
+        yield "127.0.0.1", port, process.pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGQUIT)  # graceful: finish what is in flight
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextlib.contextmanager
+def serving(instance: Path, env: dict, workers: int, behind_nginx: bool):
+    """One gunicorn, or two behind nginx; yield (host, port, CPU meters of the servers)."""
+    if not behind_nginx:
+        with gunicorn(instance, env, workers) as (host, port, pid):
+            env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+            yield host, port, [CpuMeter("app", pgid=pid)]
+        return
+    # The address the phones use is nginx's; both servers trust one proxy's X-Forwarded-For.
+    front_port = free_port()
+    shared = {**env, "TRUSTED_PROXIES": "1", "PUBLIC_BASE_URL": f"http://127.0.0.1:{front_port}"}
+    with contextlib.ExitStack() as stack:
+        pids, ports = [], []
+        for n in (1, 2):
+            folder = instance / f"server-{n}"
+            folder.mkdir(exist_ok=True)
+            _host, port, pid = stack.enter_context(gunicorn(folder, shared, workers))
+            pids.append(pid)
+            ports.append(port)
+        host, port, nginx_pid = stack.enter_context(
+            nginx_in_front(instance / "nginx", ports, front_port)
+        )
+        yield (
+            host,
+            port,
+            [
+                CpuMeter("app_a", pgid=pids[0]),
+                CpuMeter("app_b", pgid=pids[1]),
+                CpuMeter("nginx", pgid=nginx_pid),
+            ],
+        )
+
+
 def wait_until_serving(host: str, port: int, process: subprocess.Popen, seconds=60) -> None:
     deadline = time.monotonic() + seconds
     client = Client(host, port)
@@ -592,7 +702,12 @@ def throwaway_postgres():
 
 
 def run_engine(
-    name: str, database_url: str | None, plan: Plan, seed: int, db_meter: CpuMeter | None = None
+    name: str,
+    database_url: str | None,
+    plan: Plan,
+    seed: int,
+    db_meter: CpuMeter | None = None,
+    behind_nginx: bool = False,
 ) -> dict:
     """Run every phase against one database; database_url None means SQLite in the instance."""
     with tempfile.TemporaryDirectory(prefix="burst-") as tmp:
@@ -603,10 +718,9 @@ def run_engine(
         meeting_codes = platform.prepare(plan.meeting_codes)
         workers = plan.workers or int(os.environ.get("WORKERS", (os.cpu_count() or 1) * 2 + 1))
         env = {"DATABASE_URL": url, "SURVEY_INSTANCE_PATH": str(instance), **keys}
-        with gunicorn(instance, env, workers) as (host, port, server_pid):
-            env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+        with serving(instance, env, workers, behind_nginx) as (host, port, servers):
             client = Client(host, port)
-            meters = [CpuMeter("app", pgid=server_pid)] + ([db_meter] if db_meter else [])
+            meters = servers + ([db_meter] if db_meter else [])
             before = read_meters(meters)
             ceiling = measure_ceiling(client, plan.ceiling_requests, plan.concurrency)
             ceiling |= cpu_used(before, read_meters(meters), ceiling["requests"])
@@ -630,6 +744,7 @@ def run_engine(
     best = max(rushes.values(), key=lambda phase: phase["ballots_per_second"])
     return {
         "engine": name,
+        "servers": "2 gunicorn behind nginx" if behind_nginx else "1 gunicorn",
         "workers": workers,
         "ceiling": ceiling,
         "meeting": first,
@@ -668,7 +783,8 @@ def report(result: dict) -> str:
         )
 
     lines = [
-        f"== {result['engine']} ({result['workers']} gunicorn workers)",
+        f"== {result['engine']}: {result.get('servers', '1 gunicorn')}, "
+        f"{result['workers']} workers each",
         f"  ceiling   GET /healthz {ceiling['requests_per_second']:.1f} req/s; p50/p95/p99 "
         f"{ceiling['p50_ms']}/{ceiling['p95_ms']}/{ceiling['p99_ms']} ms; "
         f"{cpu_text(ceiling, 'request')}; errors {ceiling['errors'] or 0}",
@@ -696,6 +812,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rush-codes", type=int, help="ballots per rush (default 1000)")
     parser.add_argument("--meeting-codes", type=int, help="phones in the meeting (default 1000)")
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="PostgreSQL only: two gunicorn servers behind Debian's nginx (docs/operations.md)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -710,15 +831,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.meeting_codes:
         plan = Plan(**{**plan.__dict__, "meeting_codes": args.meeting_codes})
     results = []
+    if args.nginx:
+        args.no_sqlite = True  # SQLite is for one server only (docs/operations.md)
     if not args.no_sqlite:
         results.append(run_engine("SQLite", None, plan, args.seed))
         print(report(results[-1]), flush=True)
     if args.pg:
-        results.append(run_engine("PostgreSQL", args.pg, plan, args.seed))
+        results.append(run_engine("PostgreSQL", args.pg, plan, args.seed, behind_nginx=args.nginx))
         print(report(results[-1]), flush=True)
     elif not (args.no_pg or args.smoke):
         with throwaway_postgres() as (url, meter):
-            results.append(run_engine("PostgreSQL (throwaway server)", url, plan, args.seed, meter))
+            results.append(
+                run_engine(
+                    "PostgreSQL (throwaway server)",
+                    url,
+                    plan,
+                    args.seed,
+                    meter,
+                    behind_nginx=args.nginx,
+                )
+            )
         print(report(results[-1]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2))

@@ -1,7 +1,12 @@
 """The Flask extensions, created unbound so that every module can import them."""
 
 import contextlib
+import fcntl
 import os
+import re
+import signal
+import sqlite3
+import threading
 from contextvars import ContextVar
 
 import sqlalchemy as sa
@@ -36,9 +41,72 @@ login_manager = LoginManager()
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 
+BUSY_TIMEOUT_SECONDS = 10
+
+
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+_driver_statements: dict[tuple[str, str], str] = {}
+
+
+def driver_execute(statement: str, params: dict):
+    """Run one statement with the driver's own cursor on the session's connection; the cursor.
+
+    For the voter's hot path, where SQLAlchemy's execute (coercions, cache keys, result
+    objects) costs a few tenths of a millisecond of Python per statement, more than SQLite
+    takes to run it. The transaction still begins and ends through the session (so BEGIN
+    IMMEDIATE and the writers' queue apply, and ORM statements may share it). `statement`
+    names its parameters `:name`, which sqlite3 takes as is; psycopg gets `%(name)s`.
+    Driver errors come out as SQLAlchemy's, like any other statement's.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect
+    key = (statement, dialect.name)
+    sql = _driver_statements.get(key)
+    if sql is None:
+        sql = statement
+        if dialect.name != "sqlite":
+            sql = _NAMED_PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
+        _driver_statements[key] = sql
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            sql, params, error, dialect.loaded_dbapi.Error, connection_invalidated=lost
+        ) from error
+    return cursor
+
+
+def outside_transactions() -> bool:
+    """On PostgreSQL, let the session's next statements run each on its own (autocommit).
+
+    A statement that stands alone (a read, or one whose CTEs do all the writing) then costs
+    one round trip instead of three (BEGIN, it, COMMIT or ROLLBACK). Returns whether it did:
+    not on SQLite, whose transactions cost no round trip and whose driver SQLAlchemy sets up
+    differently for autocommit, and not inside a transaction already begun.
+    """
+    session = db.session()  # the scoped session's own Session
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
 def configure_sqlite(engine: sa.Engine) -> None:
-    """Set SQLite up for several worker processes: WAL, FULL sync, busy wait, BEGIN IMMEDIATE."""
+    """Set SQLite up for several worker processes: WAL, FULL sync, busy wait, BEGIN IMMEDIATE,
+    and a queue of writers in front of the write lock (QueuedConnection)."""
     owner_only(engine.url.database)
+    queue_path = writers_queue_path(engine.url.database)
+    if queue_path:
+        owner_only(queue_path)
+
+        @sa.event.listens_for(engine, "do_connect")
+        def queued(_dialect, _record, _args, params):
+            params["factory"] = QueuedConnection
 
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -47,7 +115,7 @@ def configure_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Deleted ballots are overwritten with zeros, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
@@ -58,7 +126,129 @@ def configure_sqlite(engine: sa.Engine) -> None:
         if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return  # VACUUM and checkpoints run outside any transaction
         # A deferred BEGIN that later writes can fail with SQLITE_BUSY_SNAPSHOT under WAL.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if not write_intent.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        if isinstance(dbapi_connection, QueuedConnection):
+            try:
+                dbapi_connection.wait_turn()
+            except WritersQueueTimeout as error:
+                # What SQLite's own busy timeout raises, as callers catch it.
+                raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def writers_queue_path(database: str | None) -> str | None:
+    """The file whose lock orders the writers of a database file (none for memory databases)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database + "-writers"
+
+
+class WritersQueueTimeout(sqlite3.OperationalError):
+    """Waited as long as SQLite's busy timeout would have: the database is locked."""
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions take turns on a file lock first.
+
+    SQLite's own busy handler does not wake a waiting writer when the lock is released: it
+    sleeps 1, 2, 5, 10 … up to 100 ms between tries, so under a burst of submits a writer can
+    sleep through many free moments and the slowest submits take a second or more while the
+    disk is idle. Here a writer first waits, blocked in the kernel, on an exclusive flock of
+    `<database>-writers` (taken just before BEGIN IMMEDIATE, dropped right after COMMIT or
+    ROLLBACK): the kernel wakes the next writer the moment the previous one is done, and only
+    then does it ask SQLite, whose lock is free by then. The flock is an ordering aid, not the
+    guard: SQLite's lock still decides, so a writer that skipped the queue (another program,
+    a thread that is not the main one) is merely slower, never unsafe. The kernel drops the
+    flock of a process that dies, so a killed worker cannot leave the queue stuck.
+
+    The wait is bounded like SQLite's busy timeout, with a timer signal, which Python lets only
+    the main thread handle; gunicorn's sync workers serve requests there. In other threads a
+    writer that finds the queue busy skips it and falls back to SQLite's busy wait.
+    """
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self._queue_fd = -1
+        self._in_turn = False
+        path = writers_queue_path(os.fspath(database))
+        if path:
+            with contextlib.suppress(OSError):  # no queue: SQLite's busy wait alone still works
+                self._queue_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def wait_turn(self) -> None:
+        """Take the writers' lock, waiting at most the busy timeout (see the class)."""
+        if self._queue_fd < 0 or self._in_turn:
+            return
+        try:
+            fcntl.flock(self._queue_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not can_wait_with_timer():
+                return
+            try:
+                self._wait_with_timer()
+            except WritersQueueTimeout:
+                # The timer may have fired just as the lock was granted: never keep it then.
+                fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+                raise
+        self._in_turn = True
+
+    def _wait_with_timer(self) -> None:
+        def expired(_signum, _frame):
+            raise WritersQueueTimeout("database is locked (writers' queue)")
+
+        previous = signal.signal(signal.SIGALRM, expired)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, BUSY_TIMEOUT_SECONDS)
+            try:
+                fcntl.flock(self._queue_fd, fcntl.LOCK_EX)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+
+    def leave_turn(self) -> None:
+        if self._in_turn:
+            self._in_turn = False
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.leave_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.leave_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._in_turn = False
+            if self._queue_fd >= 0:
+                os.close(self._queue_fd)  # drops the flock with the descriptor
+                self._queue_fd = -1
+
+    def __del__(self):
+        # A connection dropped without close() (a discarded pool) must not keep the lock.
+        if getattr(self, "_queue_fd", -1) >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._queue_fd)
+
+
+def can_wait_with_timer() -> bool:
+    """Only the main thread handles signals; a timer someone else set is left alone."""
+    return (
+        threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+    )
 
 
 def owner_only(database: str | None) -> None:

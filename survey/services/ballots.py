@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from survey.domain.questionnaire import Questionnaire
-from survey.extensions import db
+from survey.extensions import db, driver_execute, outside_transactions
 from survey.inputs import strict_int
 from survey.models import (
     Ballot,
@@ -23,6 +23,7 @@ from survey.models import (
     EvalSession,
     SealedBallot,
     SessionState,
+    random_id,
 )
 from survey.security import CODE_ALPHABET, CODE_LENGTH, canonical_code, code_hash
 from survey.services import ServiceError
@@ -182,57 +183,102 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def cast(code: BallotCode, submit_token: str, submission: Submission) -> None:
-    """Use the code up and store the ballot in one transaction; a repeat is a no-op.
+def cast(code, submit_token: str, submission: Submission) -> None:
+    """Use the code up and store the ballot atomically; a repeat is a no-op.
 
-    `code` is the row code_for_submission found, or anything with its `id`, `session_id` and
-    `group_id` (the voter's hot path passes services.voting.CodeLookup). A repeat of the very
-    same submission (same form token) returns quietly, so a refresh or a network retry shows
-    the same receipt. Any other use of a spent code is refused: the claim below re-checks the
-    status atomically.
+    `code` is what services.voting.look_up found: its `id`, `session_id`, `group_id` and the
+    session's `public_key` as read with it (a session's key is set when it opens and never
+    changes while it is open; the claim below checks it anyway). A repeat of the very same
+    submission (same form token) returns quietly, so a refresh or a network retry shows the
+    same receipt. Any other use of a spent code is refused: the claim re-checks the status
+    atomically.
+
+    The ballot is sealed before the write begins, so no lock waits on the cryptography. The
+    write is the one of every phone, so its statements go straight to the driver
+    (extensions.driver_execute):
+    - PostgreSQL: ONE statement in autocommit (CLAIM_AND_STORE): a share lock on the session
+      row while it is open (a concurrent close waits for this ballot, or this ballot waits for
+      the close and then sees it), the code's claim, and the sealed ballot's insert only if
+      the claim succeeded; atomic as any statement, and one round trip.
+    - SQLite: BEGIN IMMEDIATE (the writers' queue, then the write lock), the claim with the
+      session's state checked in the same UPDATE, the insert, COMMIT.
+    When nothing was stored, `refusal` says why, as the separate checks used to.
     """
-    # PostgreSQL: a share lock on the session row makes a concurrent close wait for this
-    # ballot, and this ballot wait for (then see) a close. SQLite's BEGIN IMMEDIATE already
-    # serialises writers.
-    state, public_key = db.session.execute(
-        sa.select(EvalSession.state, EvalSession.ballot_public_key)
-        .where(EvalSession.id == code.session_id)
-        .with_for_update(read=True)
+    public_key = code.public_key or ensure_public_key(code.session_id)
+    box = sealed_box(public_key, code.group_id, submission, paper=False)
+    params = {
+        "code_id": code.id,
+        "session_id": code.session_id,
+        "open": SessionState.OPEN.value,
+        "key": public_key,
+        "used": CodeStatus.USED.value,
+        "unused": CodeStatus.UNUSED.value,
+        "token": token_hash(submit_token),
+        "ballot_id": random_id(),
+        "box": box,
+    }
+    if outside_transactions():  # PostgreSQL
+        stored = driver_execute(CLAIM_AND_STORE, params).rowcount == 1
+    else:
+        stored = driver_execute(CLAIM_IN_OPEN_SESSION, params).rowcount == 1
+        if stored:
+            driver_execute(INSERT_SEALED, params)
+    if stored:
+        db.session.commit()
+        return
+    db.session.rollback()
+    problem = refusal(code, submit_token)
+    if problem is not None:
+        raise CodeRefused(problem)
+
+
+def refusal(code, submit_token: str) -> CodeProblem | None:
+    """Why a claim stored nothing: the session is not open, or the code was spent (None when
+    this very submission was stored before: a repeat)."""
+    state = db.session.scalar(sa.select(EvalSession.state).where(EvalSession.id == code.session_id))
+    status, stored_token = db.session.execute(
+        sa.select(BallotCode.status, BallotCode.submit_token_hash).where(BallotCode.id == code.id)
     ).one()
+    db.session.rollback()
     if state != SessionState.OPEN:
-        db.session.rollback()
-        raise CodeRefused(
-            CodeProblem.NOT_OPEN if state == SessionState.DRAFT else CodeProblem.CLOSED
-        )
-    if public_key is None:  # a session opened before ballots were sealed
-        db.session.rollback()
-        ensure_public_key(code.session_id)
-        return cast(code, submit_token, submission)
-    claimed = db.session.execute(
-        sa.update(BallotCode)
-        .where(BallotCode.id == code.id, BallotCode.status == CodeStatus.UNUSED)
-        .values(status=CodeStatus.USED, submit_token_hash=token_hash(submit_token))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        status, stored_token = db.session.execute(
-            sa.select(BallotCode.status, BallotCode.submit_token_hash).where(
-                BallotCode.id == code.id
-            )
-        ).one()
-        if status == CodeStatus.USED and stored_token == token_hash(submit_token):
-            return
-        raise CodeRefused(CodeProblem.VOID if status == CodeStatus.VOID else CodeProblem.USED)
-    store_sealed(code.session_id, public_key, code.group_id, submission, paper=False)
-    db.session.commit()
+        return CodeProblem.NOT_OPEN if state == SessionState.DRAFT else CodeProblem.CLOSED
+    if status == CodeStatus.USED and stored_token == token_hash(submit_token):
+        return None
+    return CodeProblem.VOID if status == CodeStatus.VOID else CodeProblem.USED
 
 
-def store_sealed(
-    session_id: int, public_key: str, group_id: int, submission: Submission, *, paper: bool
-) -> None:
-    """Add the ballot, sealed to the session key, to the current transaction (one INSERT)."""
-    box = seal(
+# PostgreSQL: lock the session row while it is open, claim the code there, and store the
+# ballot only if the claim took: one statement. A close that changed the state first makes
+# the share lock wait for it and then find no open session (READ COMMITTED re-checks the row).
+CLAIM_AND_STORE = """
+WITH open_session AS (
+  SELECT id FROM eval_session
+  WHERE id = :session_id AND state = :open AND ballot_public_key = :key
+  FOR SHARE
+), claimed AS (
+  UPDATE ballot_code SET status = :used, submit_token_hash = :token
+  WHERE id = :code_id AND status = :unused AND session_id IN (SELECT id FROM open_session)
+  RETURNING session_id
+)
+INSERT INTO sealed_ballot (id, session_id, box) SELECT :ballot_id, session_id, :box FROM claimed
+"""
+# SQLite, under BEGIN IMMEDIATE's write lock: no close can change the state meanwhile.
+CLAIM_IN_OPEN_SESSION = """
+UPDATE ballot_code SET status = :used, submit_token_hash = :token
+WHERE id = :code_id AND status = :unused AND EXISTS (
+  SELECT 1 FROM eval_session
+  WHERE id = :session_id AND state = :open AND ballot_public_key = :key
+)
+"""
+# All of sealed_ballot's columns; the id is the model's random default (models.random_id).
+INSERT_SEALED = (
+    "INSERT INTO sealed_ballot (id, session_id, box) VALUES (:ballot_id, :session_id, :box)"
+)
+
+
+def sealed_box(public_key: str, group_id: int, submission: Submission, *, paper: bool) -> bytes:
+    """The ballot's content sealed to the session key: what the database stores of it."""
+    return seal(
         public_key,
         ballot_plaintext(
             group_id,
@@ -242,18 +288,33 @@ def store_sealed(
             submission.overall_comment,
         ),
     )
+
+
+def store_sealed(
+    session_id: int, public_key: str, group_id: int, submission: Submission, *, paper: bool
+) -> None:
+    """Add the ballot, sealed to the session key, to the current transaction (one INSERT)."""
+    box = sealed_box(public_key, group_id, submission, paper=paper)
     db.session.execute(sa.insert(SealedBallot).values(session_id=session_id, box=box))
 
 
 def ensure_public_key(session_id: int) -> str:
-    """Give an open session that has no key pair yet (opened by an older version) its own."""
-    db.session.execute(
-        sa.select(EvalSession.id).where(EvalSession.id == session_id).with_for_update()
-    )
-    public_key = db.session.scalar(
-        sa.select(EvalSession.ballot_public_key).where(EvalSession.id == session_id)
-    )
+    """Give an open session that has no key pair yet (opened by an older version) its own.
+
+    Never for a session that is no longer open: the close may have destroyed its key already,
+    and a new private key would then outlive the close.
+    """
+    state, public_key = db.session.execute(
+        sa.select(EvalSession.state, EvalSession.ballot_public_key)
+        .where(EvalSession.id == session_id)
+        .with_for_update()
+    ).one()
     if public_key is None:
+        if state != SessionState.OPEN:
+            db.session.rollback()
+            raise CodeRefused(
+                CodeProblem.NOT_OPEN if state == SessionState.DRAFT else CodeProblem.CLOSED
+            )
         public_key = create_session_key(session_id)
         db.session.execute(
             sa.update(EvalSession)

@@ -18,11 +18,10 @@ of the questionnaire. Here:
 import threading
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import current_app
 
 from survey.domain.questionnaire import Questionnaire
-from survey.extensions import db
+from survey.extensions import db, driver_execute, outside_transactions
 from survey.models import CodeStatus, EvalSession, SessionState, SubjectRole
 from survey.security import code_hash
 from survey.services import ratelimit
@@ -30,8 +29,7 @@ from survey.services.ballots import CodeProblem, CodeRefused, looks_like_code, t
 
 # The code, its session and this client's failure counts, in one statement on both engines.
 # The one-row derived table keeps a row (with the counts) when the code does not exist.
-LOOKUP = sa.text(
-    """
+LOOKUP = """
     SELECT
       (SELECT coalesce(sum(f.count), 0) FROM failed_attempt f
         WHERE f.bucket = :bucket AND f.minute = :minute) AS this_minute,
@@ -39,12 +37,11 @@ LOOKUP = sa.text(
         WHERE f.bucket = :bucket AND f.minute > :window_start AND f.minute <= :minute)
         AS this_hour,
       c.id, c.status, c.group_id, c.submit_token_hash,
-      s.id, s.state, s.opened_at, s.questionnaire_sha256
+      s.id, s.state, s.opened_at, s.questionnaire_sha256, s.ballot_public_key
     FROM (SELECT 1 AS one) AS one
     LEFT JOIN ballot_code c ON c.code_hash = :code_hash
     LEFT JOIN eval_session s ON s.id = c.session_id
-    """
-)
+"""
 
 
 class Throttled(Exception):
@@ -62,6 +59,7 @@ class CodeLookup:
     session_id: int
     state: SessionState
     session_key: tuple
+    public_key: str | None  # the session's sealing key, set when it opened
 
     @property
     def id(self) -> int:  # what cast() reads of a code
@@ -76,7 +74,8 @@ def look_up(typed: str) -> CodeLookup:
     minute = ratelimit.current_minute()
     per_minute, per_hour = ratelimit.limits()
     wanted = code_hash(current_app.config["BALLOT_CODE_KEY"], typed)
-    row = db.session.execute(
+    outside_transactions()  # one consistent statement: no BEGIN/ROLLBACK round trips needed
+    row = driver_execute(
         LOOKUP,
         {
             "bucket": ratelimit.current_bucket(),
@@ -84,7 +83,7 @@ def look_up(typed: str) -> CodeLookup:
             "window_start": minute - ratelimit.WINDOW_MINUTES,
             "code_hash": wanted if looks_like_code(typed) else "",
         },
-    ).one()
+    ).fetchone()
     this_minute, this_hour, code_id, status, group_id, token, session_id, state = row[:8]
     if this_minute >= per_minute or this_hour >= per_hour:
         raise Throttled()
@@ -98,6 +97,7 @@ def look_up(typed: str) -> CodeLookup:
         session_id=session_id,
         state=SessionState(state),
         session_key=(session_id, str(row[8]), row[9]),
+        public_key=row[10],
     )
     if found.status == CodeStatus.VOID:
         raise CodeRefused(CodeProblem.VOID)

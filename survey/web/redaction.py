@@ -26,6 +26,12 @@ _CODE_CHAR = f"[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
 CODE_SHAPED = re.compile(rf"(?<![0-9A-Za-z]){_CODE_CHAR}{{5}}[- ]?{_CODE_CHAR}{{5}}(?![0-9A-Za-z])")
 
 
+# gunicorn's "Invalid request from ip=<address>: <error>" (a phone's mangled request line, a
+# port scanner) names the client: with the request line and the time next to it, that can place
+# a person at a ballot link. IPv6 addresses hold colons but never ": ".
+CLIENT_ADDRESS = re.compile(r"\bip=\S*?(?=: |\s|$)")
+ADDRESS_REMOVED = "ip=-"
+
 VOTER_PATH = re.compile(r"/(?:v|q)(?:[/?]|$)")
 HOUR_FORMAT = "%d/%b/%Y:%H:00:00 %z"
 
@@ -35,8 +41,9 @@ def redact(text: str) -> str:
 
 
 def redact_error(text: str) -> str:
-    """Error messages quote what could not be parsed: remove anything shaped like a code too."""
-    return CODE_SHAPED.sub("[code]", redact(text))
+    """Error messages quote what could not be parsed: remove anything shaped like a code too,
+    and the client address gunicorn names next to it."""
+    return CLIENT_ADDRESS.sub(ADDRESS_REMOVED, CODE_SHAPED.sub("[code]", redact(text)))
 
 
 class RedactingFilter(logging.Filter):
@@ -75,11 +82,13 @@ except ImportError:  # gunicorn is optional on a developer machine
 
 
 class GunicornLogger(_GunicornLogger):
-    """gunicorn's logger with codes removed from everything its access and error logs print."""
+    """gunicorn's logger with codes removed from everything its access and error logs print,
+    and client addresses from its error log."""
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        # "Invalid request from ip=…: Invalid HTTP request line: 'GET /v/<code>\x00 …'"
+        # "Invalid request from ip=…: Invalid HTTP request line: 'GET /v/<code>\x00 …'" becomes
+        # "Invalid request from ip=-: Invalid HTTP request line: 'GET /v/[code]\x00 …'".
         self.error_log.addFilter(RedactingFilter())
 
     def atoms(self, resp, req, environ, request_time):

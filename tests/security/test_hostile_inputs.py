@@ -255,7 +255,9 @@ def test_gunicorn_logs_keep_codes_out_whatever_the_request_line(app, tmp_path, o
         server.stop()
     log = (tmp_path / "gunicorn.log").read_text(errors="replace")
     assert any(a.startswith(b"HTTP/1.1 400") for a in answers)  # the NUL lines were refused
-    assert "Invalid request" in log  # the error log did speak of them
+    assert "Invalid request from ip=-:" in log  # the error log did speak of them
+    invalid = [line for line in log.splitlines() if "Invalid request" in line]
+    assert invalid and not any("127.0.0.1" in line for line in invalid), invalid
     assert "/v/[code]" in log
     assert_no_code(log, code)
 

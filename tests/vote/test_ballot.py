@@ -287,3 +287,107 @@ def test_gunicorn_access_log_hides_codes(open_session):
     logged = " ".join(str(v) for v in atoms.values())
     assert code not in logged and code.replace("-", "") not in logged
     assert "/v/[code]" in atoms["r"]
+
+
+def test_gunicorn_error_log_names_no_client_address(open_session):
+    """gunicorn reports a mangled request line with the client's address: both are removed."""
+    import logging
+
+    from gunicorn.config import Config
+
+    from survey.web.redaction import GunicornLogger
+
+    code = open_session.codes[0]
+    logger = GunicornLogger(Config())
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger.error_log.addHandler(Keep())
+    for address in ("10.20.30.40", "2001:db8::7", "::1"):
+        # The very format of gunicorn's handle_error (gunicorn/workers/base.py).
+        logger.warning(
+            "Invalid request from ip={ip}: {error}".format(
+                ip=address, error=f"Invalid HTTP request line: 'GET /v/{code}\\x00 HTTP/1.1'"
+            )
+        )
+    assert len(seen) == 3, seen
+    for line, address in zip(seen, ("10.20.30.40", "2001:db8::7", "::1"), strict=True):
+        assert address not in line, line
+        assert code not in line, line
+        assert line.startswith("Invalid request from ip=-: Invalid HTTP request line"), line
+
+
+def lookup_and_parse(app, code: str):
+    """What /v/submit does before cast(): the lookup and a fully answered submission."""
+    from survey.services.ballots import parse_submission
+    from survey.services.voting import form_for, look_up
+
+    found = look_up(code)
+    form = form_for(found)
+    questionnaire = form.frozen_questionnaire()
+    option = sorted(questionnaire.option_keys())[0]
+    answers = {
+        f"r-{subject.id}-{item.key}": option
+        for subject in form.subjects
+        for item in questionnaire.items_for(subject.kind)
+    }
+    submission = parse_submission(form, answers)
+    db.session.rollback()
+    return found, submission
+
+
+@pytest.mark.parametrize("state", [SessionState.CLOSING, SessionState.CLOSED])
+def test_a_cast_racing_the_close_is_refused_and_stores_nothing(app, open_session, state):
+    """The page was read while open, the close came before the claim: the claim's own check."""
+    from survey.services.ballots import CodeProblem, CodeRefused, cast
+
+    session_id, code = open_session.session.id, open_session.codes[0]
+    with app.test_request_context("/v/submit", method="POST"):
+        found, submission = lookup_and_parse(app, code)
+        db.session.execute(
+            sa.update(EvalSession).where(EvalSession.id == session_id).values(state=state)
+        )
+        db.session.commit()
+        with pytest.raises(CodeRefused) as refused:
+            cast(found, "form-token", submission)
+        assert refused.value.problem == CodeProblem.CLOSED
+    assert CodeStatus.USED not in code_statuses(session_id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SealedBallot)) == 0
+
+
+def test_cast_twice_is_one_ballot_and_another_token_is_refused(app, open_session):
+    from survey.services.ballots import CodeProblem, CodeRefused, cast
+
+    session_id, code = open_session.session.id, open_session.codes[0]
+    with app.test_request_context("/v/submit", method="POST"):
+        found, submission = lookup_and_parse(app, code)
+        cast(found, "form-token", submission)
+        cast(found, "form-token", submission)  # the phone retried: the same receipt
+        with pytest.raises(CodeRefused) as refused:
+            cast(found, "another-form", submission)
+        assert refused.value.problem == CodeProblem.USED
+    assert code_statuses(session_id)[CodeStatus.USED] == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SealedBallot)) == 1
+
+
+def test_no_key_is_made_for_a_session_that_is_no_longer_open(app, open_session):
+    """A session opened before sealing gets its key on the first ballot, but never once the
+    close began: the close may have destroyed the key already."""
+    from survey.services.ballots import CodeRefused, ensure_public_key
+    from survey.services.sealing import key_path
+
+    session_id = open_session.session.id
+    key_path(session_id).unlink(missing_ok=True)
+    db.session.execute(
+        sa.update(EvalSession)
+        .where(EvalSession.id == session_id)
+        .values(ballot_public_key=None, state=SessionState.CLOSING)
+    )
+    db.session.commit()
+    with pytest.raises(CodeRefused):
+        ensure_public_key(session_id)
+    assert not key_path(session_id).exists()
+    assert db.session.get(EvalSession, session_id).ballot_public_key is None
