@@ -430,6 +430,7 @@ class Platform:
         issued = self.issue(codes)
         with self.app.app_context():
             open_session(db.session.get(EvalSession, self.session_id), None)
+            db.session.commit()  # services only flush: the caller ends the transaction
         return issued
 
     def issue(self, count: int) -> list[str]:
@@ -444,6 +445,7 @@ class Platform:
             for n, group_id in enumerate(self.groups):
                 group = db.session.get(RaterGroup, group_id)
                 codes += issue_codes(group, share + (n < extra), None)
+            db.session.commit()
         random.Random(count).shuffle(codes)
         return codes
 

@@ -141,6 +141,7 @@ def build_closed_session(
     db.session.add(session)
     db.session.commit()
     open_session(session, None)
+    db.session.commit()  # services only flush: the caller ends the transaction
 
     profiles = _profiles(subjects, rng)
     subject_ids = [s.id for s in session.subjects]
