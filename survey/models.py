@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.domain.questionnaire import Questionnaire, from_document
@@ -38,6 +39,13 @@ def enum_column(enum: type[StrEnum], **kwargs) -> sa.Enum:
         validate_strings=True,
         name=enum.__name__.lower(),
         **kwargs,
+    )
+
+
+def json_document(none_as_null: bool = False) -> sa.types.TypeEngine:
+    """A JSON document column: JSONB on PostgreSQL, whose rows can then be compared (DISTINCT)."""
+    return sa.JSON(none_as_null=none_as_null).with_variant(
+        postgresql.JSONB(none_as_null=none_as_null), "postgresql"
     )
 
 
@@ -147,7 +155,7 @@ class EvalSession(db.Model):
     seal: Mapped[str | None] = mapped_column(sa.String(64))
     # The team's points in the other parts of the 100 (作风建设 …), entered by the assessors:
     # {part key: exact decimal string}.
-    team_parts: Mapped[dict[str, str] | None] = mapped_column(sa.JSON(none_as_null=True))
+    team_parts: Mapped[dict[str, str] | None] = mapped_column(json_document(none_as_null=True))
     # The X25519 public key ballots are sealed to while the session is open (32 bytes, hex).
     # Its private half lives outside the database and is destroyed when the close commits.
     ballot_public_key: Mapped[str | None] = mapped_column(sa.String(64))
@@ -515,7 +523,7 @@ class SeasonUnit(db.Model):
     )
     # The checklist result last written into the session: the checklist's id,
     # version and SHA-256, each part's points and the line-by-line explanation.
-    result: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True))
+    result: Mapped[dict | None] = mapped_column(json_document(none_as_null=True))
 
     season: Mapped[Season] = relationship(back_populates="units")
     session: Mapped[EvalSession | None] = relationship()
@@ -533,7 +541,7 @@ class UnitFacts(db.Model):
         sa.ForeignKey("season_unit.id", ondelete="CASCADE"), primary_key=True
     )
     # {fact key: canonical string}; a fact not entered yet is absent.
-    facts: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    facts: Mapped[dict[str, str]] = mapped_column(json_document(), default=dict)
     entered_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
