@@ -13,7 +13,7 @@ from .numbers import (
     parse_percent,
     round_half_up,
 )
-from .roles import RATING_LABELS, ROLE_LABELS, Rating, SubjectRole
+from .roles import Rating, SubjectRole
 from .rulesets import (
     DEFAULT_RULESET_ID,
     FinalWeights,
@@ -43,8 +43,6 @@ from .votes import VoteCounts, weighted_rate
 
 __all__ = [
     "DEFAULT_RULESET_ID",
-    "RATING_LABELS",
-    "ROLE_LABELS",
     "Band",
     "BandTable",
     "BoundUnit",

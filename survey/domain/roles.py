@@ -34,11 +34,9 @@ class SubjectRole(Labelled):
             raise ValueError(f"“{text}” 不是 领导班子、主要负责人、班子成员 之一") from None
 
 
-ROLE_LABELS: dict[SubjectRole, str] = {role: role.label for role in SubjectRole}
-
 # Seed 002 says 其他(领导)班子成员 for members; paper tally sheets use either form.
 _ROLES_BY_LABEL: dict[str, SubjectRole] = {
-    **{label: role for role, label in ROLE_LABELS.items()},
+    **{role.label: role for role in SubjectRole},
     "其他班子成员": SubjectRole.MEMBER,
     "其他领导班子成员": SubjectRole.MEMBER,
     "领导班子成员": SubjectRole.MEMBER,
@@ -57,6 +55,3 @@ class Rating(Labelled):
     def is_good_or_better(self) -> bool:
         """Tell whether this answer counts towards 较好以上率."""
         return self in (Rating.GOOD, Rating.FAIRLY_GOOD)
-
-
-RATING_LABELS: dict[Rating, str] = {rating: rating.label for rating in Rating}

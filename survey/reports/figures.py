@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from survey.clock import in_beijing
 from survey.domain.evaluation import SubjectResult
 from survey.domain.numbers import format_decimal, format_fixed, format_percent, format_ratio
 from survey.domain.roles import SubjectRole
@@ -18,8 +19,6 @@ if TYPE_CHECKING:  # the shape reports take; services build it
 NO_VALID_VOTES = "无有效票"
 VERIFY_HINT = "可用 survey verify 或平台“归档校验”页校验归档文件"
 NOT_SIGNED_OFF = "未签发（考核组签发后生成）"
-# China has no daylight saving time, so a fixed offset is exact.
-BEIJING = timezone(timedelta(hours=8))
 
 
 def decimal_text(value: Fraction | int | None) -> str:
@@ -117,9 +116,7 @@ def session_date_text(session) -> str:
     opened = getattr(session, "opened_at", None)
     if opened is None:
         return "—"
-    if opened.tzinfo is None:
-        opened = opened.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    local = opened.astimezone(BEIJING)
+    local = in_beijing(opened)
     return f"{local.year}年{local.month}月{local.day}日（开始测评日期）"
 
 
@@ -166,9 +163,7 @@ def beijing_text(moment: datetime | None) -> str:
     """Return a stored time as "2026年11月29日 19:05:03（北京时间）", or — when there is none."""
     if moment is None:
         return "—"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    local = moment.astimezone(BEIJING)
+    local = in_beijing(moment)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
 
 

@@ -3,7 +3,7 @@ handle a form post (validate, call one service, flash, redirect; re-render on re
 
 from functools import wraps
 
-from flask import abort, flash, make_response, redirect
+from flask import abort, flash, make_response, redirect, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.i18n import get_translations
@@ -27,6 +27,13 @@ class Form(FlaskForm):
         def get_translations(self, form):
             # WTForms ships the Chinese messages; Flask-WTF would want Flask-Babel for them.
             return get_translations(self.locales)
+
+        def wrap_formdata(self, form, formdata):
+            # Every page posts form fields. Flask-WTF would read a JSON body as the form, and a
+            # body nested 200,000 deep would then exhaust the stack (a 500): never parse one.
+            if formdata is not None and not hasattr(formdata, "getlist") and request.is_json:
+                formdata = request.form
+            return super().wrap_formdata(form, formdata)
 
 
 def require_role(*roles):

@@ -1,9 +1,11 @@
 """Helpers for seasons, inquiries and rectification: sessions with subjects, codes and votes."""
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pytest
 
+from survey.domain.checklist import Checklist, Rule
 from survey.models import EvalSession, MeetingType, SubjectRole, User
 from survey.services import roster
 from survey.services.codes import issue_codes
@@ -17,6 +19,31 @@ from survey.services.sessions import (
 )
 from tests.conftest import csrf_token_from
 from tests.vote.conftest import ballot_form
+
+
+def full_facts(checklist: Checklist) -> dict:
+    """Facts that earn every base point: yes to every award, no to every loss, quotas met."""
+    facts: dict = {}
+    for part in checklist.parts:
+        for item in part.items:
+            if item.rule is Rule.AWARD:
+                facts[item.fact] = True
+            elif item.rule in (Rule.FORFEIT, Rule.DEDUCT, Rule.VETO):
+                facts[item.fact] = False
+            elif item.rule is Rule.QUOTA:
+                facts[item.fact] = item.target
+            elif item.rule is Rule.EACH:
+                facts[item.fact] = 0
+    facts.update(
+        rules_issued=10,
+        provincial_approvals=3,
+        case_work_score=Fraction(90),
+        petitions=10,
+        visits=5,
+        results_required=4,
+        results_concluded=4,
+    )
+    return facts
 
 GROUP = "县级领导干部"
 

@@ -19,30 +19,11 @@ from survey.domain.checklist import (
     parse_facts,
     score_units,
 )
+from tests.seasons.conftest import full_facts
 
 CHECKLIST = get_checklist("langfang-2014", "1")
 
-# Facts that earn every base point: yes to every award, no to every loss, quotas met.
-BASE: dict = {}
-for part in CHECKLIST.parts:
-    for item in part.items:
-        if item.rule is Rule.AWARD:
-            BASE[item.fact] = True
-        elif item.rule in (Rule.FORFEIT, Rule.DEDUCT, Rule.VETO):
-            BASE[item.fact] = False
-        elif item.rule is Rule.QUOTA:
-            BASE[item.fact] = item.target
-        elif item.rule is Rule.EACH:
-            BASE[item.fact] = 0
-BASE.update(
-    rules_issued=10,
-    provincial_approvals=3,
-    case_work_score=Fraction(90),
-    petitions=10,
-    visits=5,
-    results_required=4,
-    results_concluded=4,
-)
+BASE: dict = full_facts(CHECKLIST)
 
 
 def score(population: int = 100_000, **changes):

@@ -12,40 +12,19 @@ import pytest
 from survey.domain import RuleFileError
 from survey.domain.checklist import (
     DeductionLimit,
-    Rule,
     UnitInput,
     get_checklist,
     item_deduction_limit,
     parse_checklist,
     score_units,
 )
+from tests.seasons.conftest import full_facts
 
 V1 = get_checklist("langfang-2014", "1")
 V2 = get_checklist("langfang-2014", "2")
 
 
-def base(checklist) -> dict:
-    facts: dict = {}
-    for part in checklist.parts:
-        for item in part.items:
-            if item.rule is Rule.AWARD:
-                facts[item.fact] = True
-            elif item.rule in (Rule.FORFEIT, Rule.DEDUCT, Rule.VETO):
-                facts[item.fact] = False
-            elif item.rule is Rule.QUOTA:
-                facts[item.fact] = item.target
-            elif item.rule is Rule.EACH:
-                facts[item.fact] = 0
-    facts.update(
-        rules_issued=10,
-        provincial_approvals=3,
-        case_work_score=Fraction(90),
-        petitions=10,
-        visits=5,
-        results_required=4,
-        results_concluded=4,
-    )
-    return facts
+base = full_facts
 
 
 def prevention(checklist=V2, **changes) -> Fraction:

@@ -34,10 +34,6 @@ class PhoneForm(Form):
     class Meta:
         csrf = False
 
-    def __init__(self):
-        # Form fields only: Flask-WTF would otherwise parse a JSON body, however deep.
-        super().__init__(request.form)
-
     code = StringField(filters=[lambda typed: (typed or "")[:64]])
 
 
