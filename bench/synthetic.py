@@ -25,8 +25,8 @@ from survey.domain import DEFAULT_RULESET_ID, get_shipped  # noqa: E402
 from survey.domain.questionnaire import shipped  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.models import (  # noqa: E402
-    Answer,
     Ballot,
+    BallotComment,
     EvalSession,
     MeetingType,
     RaterGroup,
@@ -39,7 +39,7 @@ from survey.models import (  # noqa: E402
     random_id,
 )
 from survey.security import hash_password, new_password  # noqa: E402
-from survey.services.ballots import COMMENT_ITEM  # noqa: E402
+from survey.domain.layout import BallotLayout  # noqa: E402
 from survey.services.sealing import ballot_plaintext, seal  # noqa: E402
 from survey.services.sessions import close_session, open_session  # noqa: E402
 
@@ -185,8 +185,13 @@ def build_closed_session(
 
 
 def _insert_plain(session_id: int, group_ids: list[int], ballots: list[tuple]) -> None:
-    """Insert opened ballots and their answers directly, as a close leaves them."""
-    ballot_rows, answer_rows = [], []
+    """Insert opened ballots and their comments directly, as a close leaves them."""
+    session = db.session.get(EvalSession, session_id)
+    layout = BallotLayout.for_questionnaire(
+        session.frozen_questionnaire(), ((s.id, s.kind) for s in session.subjects)
+    )
+    session.ballot_layout = layout.document()
+    ballot_rows, comment_rows = [], []
     for group_id, ratings, comments, overall in ballots:
         ballot_id = random_id()
         ballot_rows.append(
@@ -196,23 +201,15 @@ def _insert_plain(session_id: int, group_ids: list[int], ballots: list[tuple]) -
                 "group_id": group_id,
                 "paper": False,
                 "comment": overall or None,
+                "ratings": layout.encode(ratings),
             }
         )
-        answer_rows += [
-            {"ballot_id": ballot_id, "subject_id": s, "item": item, "value": v, "comment": None}
-            for (s, item), v in ratings.items()
-        ] + [
-            {
-                "ballot_id": ballot_id,
-                "subject_id": s,
-                "item": COMMENT_ITEM,
-                "value": None,
-                "comment": text,
-            }
-            for s, text in comments.items()
+        comment_rows += [
+            {"ballot_id": ballot_id, "subject_id": s, "text": text} for s, text in comments.items()
         ]
     db.session.execute(sa.insert(Ballot), ballot_rows)
-    db.session.execute(sa.insert(Answer), answer_rows)
+    if comment_rows:
+        db.session.execute(sa.insert(BallotComment), comment_rows)
 
 
 def _answers(

@@ -1,6 +1,6 @@
 """The ORM. Models never commit: services own the transactions.
 
-Ballots and answers deliberately carry no link to a code or a person, no time, no network
+Ballots and their comments deliberately carry no link to a code or a person, no time, no network
 address, no user agent and no sequential id; see docs/anonymity.md.
 """
 
@@ -168,6 +168,10 @@ class EvalSession(db.Model):
     team_parts_waived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     result_seal: Mapped[str | None] = mapped_column(sa.String(64))
     result_signature: Mapped[str | None] = mapped_column(sa.String(128))
+    # How the ballots' ratings are coded (survey/domain/layout.py), stored by the close:
+    # {"lines": [[subject id, item], ...], "options": [...]}; byte k of a ballot's ratings is
+    # its answer on lines[k], 0 for blank, c for options[c - 1].
+    ballot_layout: Mapped[dict | None] = mapped_column(json_document(none_as_null=True))
 
     owner: Mapped[User] = relationship()
     subjects: Mapped[list["Subject"]] = relationship(
@@ -278,7 +282,7 @@ class BallotCode(db.Model):
 
 
 class Ballot(db.Model):
-    """One submitted 测评表, anonymous: see the module docstring."""
+    """One 测评表 as opened by the close, anonymous: see the module docstring."""
 
     __tablename__ = "ballot"
     # No hidden rowid in SQLite, whose order would betray the order of voting.
@@ -292,10 +296,8 @@ class Ballot(db.Model):
     # Filled on paper and keyed in by clerks, or on a phone.
     paper: Mapped[bool] = mapped_column(default=False)
     comment: Mapped[str | None] = mapped_column(sa.Text)
-
-    answers: Mapped[list["Answer"]] = relationship(
-        back_populates="ballot", cascade="all, delete-orphan"
-    )
+    # One byte per line of the session's ballot_layout: 0 blank, c the c-th option.
+    ratings: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class SealedBallot(db.Model):
@@ -317,21 +319,11 @@ class SealedBallot(db.Model):
     box: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
-class Answer(db.Model):
-    """A ballot's answer to one item about one subject; a blank item is simply absent."""
+class BallotComment(db.Model):
+    """A ballot's 意见建议 about one subject (the overall one stays on the ballot row)."""
 
-    __tablename__ = "answer"
-    __table_args__ = (
-        # The few comment rows among millions of ratings, for the results' comment list. The
-        # query must name the item as a literal for SQLite to use it (services/results.py).
-        sa.Index(
-            "ix_answer_comment",
-            "ballot_id",
-            sqlite_where=sa.text("item = 'comment'"),
-            postgresql_where=sa.text("item = 'comment'"),
-        ),
-        {"sqlite_with_rowid": False},
-    )
+    __tablename__ = "ballot_comment"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     ballot_id: Mapped[str] = mapped_column(
         sa.ForeignKey("ballot.id", ondelete="CASCADE"), primary_key=True
@@ -339,19 +331,14 @@ class Answer(db.Model):
     subject_id: Mapped[int] = mapped_column(
         sa.ForeignKey("subject.id", ondelete="CASCADE"), primary_key=True
     )
-    item: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    # The chosen option's key (e.g. "good") or, for scored items, the points as a decimal string.
-    value: Mapped[str | None] = mapped_column(sa.String(32))
-    comment: Mapped[str | None] = mapped_column(sa.Text)
-
-    ballot: Mapped[Ballot] = relationship(back_populates="answers")
+    text: Mapped[str] = mapped_column(sa.Text)
 
 
 class TallyGroup(db.Model):
     """Ballots received from one rater group, counted by the close while it held them in clear.
 
     With TallyCount it is the stored tally: the results read these few rows instead of
-    counting millions of answers, and `services.results.recount_tally` checks them against the
+    decoding every ballot, and `services.results.recount_tally` checks them against the
     stored ballots. No row of either says anything about a single ballot.
     """
 

@@ -16,10 +16,11 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from survey.domain.layout import BallotLayout
 from survey.extensions import db
 from survey.models import (
-    Answer,
     Ballot,
+    BallotComment,
     BallotCode,
     EvalSession,
     Inquiry,
@@ -29,12 +30,11 @@ from survey.models import (
     random_id,
 )
 from survey.services import ServiceError
-from survey.services.ballots import COMMENT_ITEM
 
 # Tables whose rows could betray the order of voting or asking until rewritten at close.
 REWRITTEN_AT_CLOSE = (
-    "answer",
     "ballot",
+    "ballot_comment",
     "sealed_ballot",
     "ballot_code",
     "paper_entry",
@@ -56,7 +56,8 @@ class OpenedBatch:
     holds one byte per line (subject, item) of `lines`, 0 for a blank line (an abstention) or
     k for `options[k - 1]`; `comments` is a sorted tuple of (subject id, text). Thirty
     ratings take 30 bytes instead of thirty tuples, so the close holds every ballot (it must,
-    to shuffle them all) in a few tens of megabytes.
+    to shuffle them all) in a few tens of megabytes; and the values are stored as they are,
+    as the ballot's ratings under the batch's layout (survey/domain/layout.py).
     """
 
     def __init__(self, lines: list[tuple[int, str]], options: list[str]):
@@ -71,18 +72,21 @@ class OpenedBatch:
     def width(self) -> int:
         return len(self.lines)
 
-    def add_answers(
-        self, group_id: int, paper: bool, comment: str | None, answers: list[tuple]
+    def layout(self) -> BallotLayout:
+        """The layout the batch's values are coded by: stored with the session at close."""
+        return BallotLayout.of(self.lines, self.options)
+
+    def add_stored(
+        self,
+        group_id: int,
+        paper: bool,
+        comment: str | None,
+        ratings: dict[tuple[int, str], str],
+        comments: dict[int, str],
     ) -> None:
-        """Add a ballot given as answer rows (subject id, item, value, comment), e.g. one
-        already stored in clear; lines or options the questionnaire lacks are kept too."""
-        ratings, comments = [], []
-        for subject_id, item, value, text in answers:
-            if item == COMMENT_ITEM:
-                comments.append((subject_id, text or ""))
-            else:
-                ratings.append(((subject_id, item), value))
-        for line, value in ratings:
+        """Add a ballot already stored in clear (decoded from its layout); lines or options
+        the questionnaire lacks are kept too."""
+        for line, value in ratings.items():
             if line not in self.line_slot:
                 self.line_slot[line] = len(self.lines)
                 self.lines.append(line)
@@ -92,19 +96,22 @@ class OpenedBatch:
                 self.options.append(value)
                 self.option_code[value] = len(self.options)
         values = bytearray(self.width)
-        for line, value in ratings:
+        for line, value in ratings.items():
             values[self.line_slot[line]] = self.option_code[value]
-        self.ballots.append((group_id, paper, comment, bytes(values), tuple(sorted(comments))))
+        self.ballots.append(
+            (group_id, paper, comment, bytes(values), tuple(sorted(comments.items())))
+        )
 
     def shuffle(self) -> None:
         """Put the ballots in a random order under fresh random ids.
 
         Each ballot draws a random id and the batch is sorted by it: a uniformly random order
         (the ids come from the OS's CSPRNG), and the order the database keeps the rows in
-        anyway (ballot and answer are keyed by that id), so the inserts append to the B-tree.
+        anyway (ballot and ballot_comment are keyed by that id), so the inserts append to the
+        B-tree.
         """
         width = self.width
-        # Lines added by add_answers made earlier ballots short: pad them with blanks.
+        # Lines added by add_stored made earlier ballots short: pad them with blanks.
         ballots = [
             b if len(b[3]) == width else (*b[:3], b[3].ljust(width, b"\0"), b[4])
             for b in self.ballots
@@ -126,30 +133,35 @@ def rewrite_ballots(session: EvalSession, batch: OpenedBatch) -> OpenedBatch:
     """
     in_session = Ballot.session_id == session.id
     existing = {
-        row.id: (row.group_id, row.paper, row.comment, [])
+        row.id: (row.group_id, row.paper, row.comment, row.ratings, {})
         for row in db.session.execute(
-            sa.select(Ballot.id, Ballot.group_id, Ballot.paper, Ballot.comment).where(in_session)
+            sa.select(
+                Ballot.id, Ballot.group_id, Ballot.paper, Ballot.comment, Ballot.ratings
+            ).where(in_session)
         )
     }
     if existing:
-        for row in db.session.execute(
-            sa.select(
-                Answer.ballot_id, Answer.subject_id, Answer.item, Answer.value, Answer.comment
-            )
-            .join(Ballot, Ballot.id == Answer.ballot_id)
+        # Ballots stored in clear before the seals (by an older version, while open): coded
+        # by the layout stored with them.
+        layout = BallotLayout.from_document(session.ballot_layout)
+        for ballot_id, subject_id, text in db.session.execute(
+            sa.select(BallotComment.ballot_id, BallotComment.subject_id, BallotComment.text)
+            .join(Ballot, Ballot.id == BallotComment.ballot_id)
             .where(in_session)
         ):
-            existing[row.ballot_id][3].append(row[1:])
-        for group_id, paper, comment, answers in existing.values():
-            batch.add_answers(group_id, paper, comment, answers)
+            existing[ballot_id][4][subject_id] = text
+        for group_id, paper, comment, ratings, comments in existing.values():
+            batch.add_stored(group_id, paper, comment, layout.decode(ratings), comments)
         old = sa.select(Ballot.id).where(in_session).scalar_subquery()
-        db.session.execute(sa.delete(Answer).where(Answer.ballot_id.in_(old)))
+        db.session.execute(sa.delete(BallotComment).where(BallotComment.ballot_id.in_(old)))
         db.session.execute(sa.delete(Ballot).where(in_session))
     del existing
     batch.shuffle()
     _insert_batch(session.id, batch)
     db.session.execute(sa.delete(SealedBallot).where(SealedBallot.session_id == session.id))
     db.session.expire_all()
+    # Stored with the ballots, in the same transaction: their ratings are read by it.
+    session.ballot_layout = batch.layout().document()
     # Nothing may lead back to a code once voting is over: drop paper entries that never
     # found a matching second entry, and rewrite the codes (see rewrite_codes).
     db.session.execute(sa.delete(PaperEntry).where(PaperEntry.session_id == session.id))
@@ -183,8 +195,8 @@ def rewrite_codes(session: EvalSession) -> None:
 
 # ---- bulk inserts -------------------------------------------------------------------------
 
-BALLOT_COLUMNS = ("id", "session_id", "group_id", "paper", "comment")
-ANSWER_COLUMNS = ("ballot_id", "subject_id", "item", "value", "comment")
+BALLOT_COLUMNS = ("id", "session_id", "group_id", "paper", "comment", "ratings")
+COMMENT_COLUMNS = ("ballot_id", "subject_id", "text")
 INSERT_CHUNK = 1000  # ballots per COPY write, rows per multi-row INSERT
 
 
@@ -194,70 +206,60 @@ def _driver_connection():
 
 
 def _insert_batch(session_id: int, batch: OpenedBatch) -> None:
-    """Insert the shuffled batch in its order: ballots, then their answers.
+    """Insert the shuffled batch in its order: ballots (ratings and all), then the comments.
 
-    Generated a chunk at a time from the compact batch: three million answer rows never exist
-    as Python objects all at once. SQLite takes them through one executemany over a
-    generator; PostgreSQL through COPY, whose rows psycopg would otherwise send one statement
-    at a time.
+    One row per ballot: its ratings are the batch's compact values as they are. SQLite takes
+    the rows through one executemany over a generator; PostgreSQL through COPY, whose rows
+    psycopg would otherwise send one statement at a time.
     """
     if not batch.ballots:
         return
+    pairs = list(zip(batch.ids, batch.ballots, strict=True))
+    comments = (
+        (new_id, subject_id, text)
+        for new_id, (_g, _p, _c, _v, said) in pairs
+        for subject_id, text in said
+    )
     if db.engine.dialect.name == "postgresql":
-        _copy_batch(session_id, batch)
+        _copy_ballots(session_id, pairs)
+        _copy_rows("ballot_comment", COMMENT_COLUMNS, comments)
         return
     ballots = (
-        (new_id, session_id, group_id, paper, comment)
-        for new_id, (group_id, paper, comment, _values, _comments) in zip(
-            batch.ids, batch.ballots, strict=True
-        )
+        (new_id, session_id, group_id, paper, comment, values)
+        for new_id, (group_id, paper, comment, values, _comments) in pairs
     )
     _insert_rows("ballot", BALLOT_COLUMNS, ballots)
-    rows = [
-        [(s, i, option, None) for option in batch.options] for s, i in batch.lines
-    ]  # rows[slot][code - 1]: the answer row of that line and option, but for the ballot id
-
-    def answers():
-        for new_id, ballot in zip(batch.ids, batch.ballots, strict=True):
-            for slot, code in enumerate(ballot[3]):
-                if code:
-                    yield (new_id, *rows[slot][code - 1])
-            for subject_id, text in ballot[4]:
-                yield (new_id, subject_id, COMMENT_ITEM, None, text)
-
-    _insert_rows("answer", ANSWER_COLUMNS, answers())
+    _insert_rows("ballot_comment", COMMENT_COLUMNS, comments)
 
 
-def _copy_batch(session_id: int, batch: OpenedBatch) -> None:
-    """PostgreSQL: the batch through COPY, as text built from pre-escaped pieces."""
+def _copy_ballots(session_id: int, pairs: list[tuple]) -> None:
+    """PostgreSQL: the ballots through COPY, as text (bytea in its hex form, \\x…)."""
     cursor = _driver_connection().cursor()
-    tails = [
-        [f"\t{s}\t{_copy_text(i)}\t{_copy_text(option)}\t\\N\n" for option in batch.options]
-        for s, i in batch.lines
-    ]
-    comment_item = _copy_text(COMMENT_ITEM)
-    pairs = list(zip(batch.ids, batch.ballots, strict=True))
     with cursor.copy(f"COPY ballot ({', '.join(BALLOT_COLUMNS)}) FROM STDIN") as copy:
         for first in range(0, len(pairs), INSERT_CHUNK):
             copy.write(
                 "".join(
                     f"{new_id}\t{session_id}\t{group_id}\t{'t' if paper else 'f'}\t"
-                    f"{_copy_text(comment)}\n"
-                    for new_id, (group_id, paper, comment, _v, _c) in pairs[
+                    f"{_copy_text(comment)}\t\\\\x{values.hex()}\n"
+                    for new_id, (group_id, paper, comment, values, _c) in pairs[
                         first : first + INSERT_CHUNK
                     ]
                 ).encode()
             )
-    with cursor.copy(f"COPY answer ({', '.join(ANSWER_COLUMNS)}) FROM STDIN") as copy:
-        for first in range(0, len(pairs), INSERT_CHUNK):
-            parts = []
-            for new_id, (_g, _p, _c, values, comments) in pairs[first : first + INSERT_CHUNK]:
-                parts += [new_id + tails[k][code - 1] for k, code in enumerate(values) if code]
-                parts += [
-                    f"{new_id}\t{s}\t{comment_item}\t\\N\t{_copy_text(text)}\n"
-                    for s, text in comments
-                ]
-            copy.write("".join(parts).encode())
+    cursor.close()
+
+
+def _copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """PostgreSQL: plain rows through COPY, a chunk of rows per write."""
+    cursor = _driver_connection().cursor()
+    rows = iter(rows)
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        while chunk := list(itertools.islice(rows, INSERT_CHUNK)):
+            copy.write(
+                "".join(
+                    "\t".join(_copy_text(value) for value in row) + "\n" for row in chunk
+                ).encode()
+            )
     cursor.close()
 
 
@@ -274,7 +276,7 @@ def _copy_text(value: object) -> str:
 def _insert_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     """Insert plain rows in the order given, straight through the driver.
 
-    SQLAlchemy's per-row parameter handling cost more than SQLite itself at 300,000 answers;
+    SQLAlchemy's per-row parameter handling cost more than SQLite itself at 300,000 rows;
     the rows here are plain values the close built, so nothing is lost by skipping it. SQLite:
     one executemany over the (possibly lazy) rows. PostgreSQL: multi-row INSERTs of
     INSERT_CHUNK rows, one round trip each instead of one per row; each row still gets a WAL

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from survey.domain.layout import BallotLayout
 from survey.extensions import db
 from survey.models import (
     Ballot,
@@ -222,13 +223,11 @@ class _Checker:
     def __init__(self, session: EvalSession):
         questionnaire = session.frozen_questionnaire()
         self.groups = {group.id for group in session.groups}
-        self.items = {
-            subject.id: {item.key for item in questionnaire.items_for(subject.kind)}
-            for subject in session.subjects
-        }
-        # In the seal's canonical order: by subject id, then item.
-        self.lines = sorted((s, i) for s, keys in self.items.items() for i in keys)
-        self.options = sorted(questionnaire.option_keys())
+        self.subjects = {subject.id for subject in session.subjects}
+        layout = BallotLayout.for_questionnaire(
+            questionnaire, ((subject.id, subject.kind) for subject in session.subjects)
+        )
+        self.lines, self.options = list(layout.lines), list(layout.options)
         self.limit = questionnaire.comment_max_length
 
     def __call__(self, opener: Opener, box: bytes, batch: OpenedBatch) -> bool:
@@ -254,7 +253,7 @@ class _Checker:
                 values[slot] = code
             texts = {}
             for s, t in comments:
-                if s not in self.items or not isinstance(t, str) or not 0 < len(t) <= self.limit:
+                if s not in self.subjects or not isinstance(t, str) or not 0 < len(t) <= self.limit:
                     return False
                 if s in texts:  # twice
                     return False

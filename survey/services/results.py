@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from survey.domain.errors import ScoreInputError
 from survey.domain.evaluation import Evaluation, StoredBallot, SubjectResult, evaluate_tally
+from survey.domain.layout import BallotLayout, RatingCounter
 from survey.domain.numbers import format_decimal, format_percent, parse_decimal
 from survey.domain.quorum import ValidityCheck, check_validity
 from survey.domain.roles import SubjectRole
@@ -25,9 +26,9 @@ from survey.domain.seal import SEAL_FORMAT, sealed_document
 from survey.domain.tally import GroupSpec, SubjectSpec, Tally, merge_hidden_groups, tally_counts
 from survey.extensions import db
 from survey.models import (
-    Answer,
     Ballot,
     BallotCode,
+    BallotComment,
     EvalSession,
     SessionState,
     TallyCount,
@@ -37,7 +38,6 @@ from survey.models import (
 from survey.services import ServiceError
 from survey.services.anonymity import OpenedBatch
 from survey.services.audit import record
-from survey.services.ballots import COMMENT_ITEM
 from survey.services.rulesets import ruleset_for
 
 __all__ = ["SessionResults", "StoredBallot", "SubjectResult", "compute_results"]
@@ -122,24 +122,8 @@ def validity_of(session: EvalSession, returned: dict[str, int]) -> ValidityCheck
 
 
 def stored_ballots(session: EvalSession) -> list[StoredBallot]:
-    """Read every ballot of the session with its answers, in one pass."""
-    groups = {g.id: g.name for g in session.groups}
-    ballots: dict[str, StoredBallot] = {}
-    for ballot_id, group_id, comment in db.session.execute(
-        sa.select(Ballot.id, Ballot.group_id, Ballot.comment).where(Ballot.session_id == session.id)
-    ):
-        ballots[ballot_id] = StoredBallot(groups[group_id], overall_comment=comment or "")
-    rows = db.session.execute(
-        sa.select(Answer.ballot_id, Answer.subject_id, Answer.item, Answer.value, Answer.comment)
-        .join(Ballot, Ballot.id == Answer.ballot_id)
-        .where(Ballot.session_id == session.id)
-    )
-    for ballot_id, subject_id, item, value, comment in rows:
-        if item == COMMENT_ITEM:
-            ballots[ballot_id].comments[subject_id] = comment or ""
-        else:
-            ballots[ballot_id].ratings[(subject_id, item)] = value
-    found = list(ballots.values())
+    """Read every ballot of the session with its ratings and comments, in random order."""
+    found = list(stream_ballots(session))
     secrets.SystemRandom().shuffle(found)
     return found
 
@@ -147,46 +131,67 @@ def stored_ballots(session: EvalSession) -> list[StoredBallot]:
 STREAM_CHUNK = 2000
 
 
-def stream_ballots(session: EvalSession) -> Iterator[StoredBallot]:
-    """Yield every ballot with its answers, ordered by its random id (not by arrival).
+def _layout(session: EvalSession) -> BallotLayout:
+    """How the session's stored ratings are coded (stored by the close)."""
+    return BallotLayout.from_document(session.ballot_layout)
 
-    The close rewrote the ballots under fresh random ids, so this order is a random
-    permutation that says nothing about when anyone voted. Read a chunk of ballots at a
-    time, and their answers as one range of the answer table's key, through the driver's own
-    cursor: 3 million answer rows as SQLAlchemy rows cost seconds more than as tuples.
+
+def _ballot_chunks(session: EvalSession, columns: str) -> Iterator[list[tuple]]:
+    """The session's ballot rows (id first, then `columns`), STREAM_CHUNK at a time by id.
+
+    Through the driver's own cursor, one range of the ballot table's key at a time: memory
+    stays flat however many ballots there are, and 100,000 rows as SQLAlchemy rows would
+    cost more than reading them.
     """
-    groups = {g.id: g.name for g in session.groups}
     mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
-    ballots_sql = (
-        "SELECT id, group_id, comment FROM ballot"
+    sql = (
+        f"SELECT id, {columns} FROM ballot"  # noqa: S608 (fixed column names, no input)
         " WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?"
-    ).replace("?", mark)
-    answers_sql = (
-        "SELECT a.ballot_id, a.subject_id, a.item, a.value, a.comment"
-        " FROM ballot b JOIN answer a ON a.ballot_id = b.id"
-        " WHERE b.session_id = ? AND b.id > ? AND b.id <= ?"
     ).replace("?", mark)
     cursor = db.session.connection().connection.driver_connection.cursor()
     after = ""
     try:
         while True:
-            cursor.execute(ballots_sql, (session.id, after, STREAM_CHUNK))
+            cursor.execute(sql, (session.id, after, STREAM_CHUNK))
             chunk = cursor.fetchall()
             if not chunk:
                 return
-            last = chunk[-1][0]
+            yield chunk
+            after = chunk[-1][0]
+    finally:
+        cursor.close()
+
+
+def stream_ballots(session: EvalSession) -> Iterator[StoredBallot]:
+    """Yield every ballot with its ratings and comments, ordered by its random id.
+
+    The close rewrote the ballots under fresh random ids, so this order is a random
+    permutation that says nothing about when anyone voted. A chunk of ballots at a time, with
+    their comments as one range of the comment table's key.
+    """
+    groups = {g.id: g.name for g in session.groups}
+    layout = _layout(session)
+    mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+    comments_sql = (
+        "SELECT c.ballot_id, c.subject_id, c.text FROM ballot_comment c"
+        " JOIN ballot b ON b.id = c.ballot_id"
+        " WHERE b.session_id = ? AND c.ballot_id >= ? AND c.ballot_id <= ?"
+    ).replace("?", mark)
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    try:
+        for chunk in _ballot_chunks(session, "group_id, comment, ratings"):
             ballots = {
-                ballot_id: StoredBallot(groups[group_id], overall_comment=comment or "")
-                for ballot_id, group_id, comment in chunk
+                ballot_id: StoredBallot(
+                    groups[group_id],
+                    ratings=layout.decode(bytes(ratings)),
+                    overall_comment=comment or "",
+                )
+                for ballot_id, group_id, comment, ratings in chunk
             }
-            cursor.execute(answers_sql, (session.id, after, last))
-            for ballot_id, subject_id, item, value, comment in cursor.fetchall():
-                if item == COMMENT_ITEM:
-                    ballots[ballot_id].comments[subject_id] = comment or ""
-                else:
-                    ballots[ballot_id].ratings[(subject_id, item)] = value
+            cursor.execute(comments_sql, (session.id, chunk[0][0], chunk[-1][0]))
+            for ballot_id, subject_id, text in cursor.fetchall():
+                ballots[ballot_id].comments[subject_id] = text
             yield from ballots.values()
-            after = last
     finally:
         cursor.close()
 
@@ -202,29 +207,18 @@ def count_tally(session: EvalSession, questionnaire, subjects, groups) -> Tally:
 
 
 def recount_tally(session: EvalSession, questionnaire, subjects, groups) -> Tally:
-    """Count the session's stored ballots in the database: one GROUP BY, no ballot loaded."""
+    """Count the session's stored ballots: their ratings, a chunk at a time."""
+    counted = _count_ballots(session)
+    return tally_counts(questionnaire, subjects, groups, counted.received, counted.counts())
+
+
+def _count_ballots(session: EvalSession) -> RatingCounter:
+    """Every stored ballot counted per rater group (by name) and line, blank ones too."""
     names = {g.id: g.name for g in session.groups}
-    received = {
-        names[group_id]: n
-        for group_id, n in db.session.execute(
-            sa.select(Ballot.group_id, sa.func.count())
-            .where(Ballot.session_id == session.id)
-            .group_by(Ballot.group_id)
-        )
-    }
-    answers = db.session.execute(
-        sa.select(Ballot.group_id, Answer.subject_id, Answer.item, Answer.value, sa.func.count())
-        .join(Ballot, Ballot.id == Answer.ballot_id)
-        .where(Ballot.session_id == session.id, Answer.item != COMMENT_ITEM)
-        .group_by(Ballot.group_id, Answer.subject_id, Answer.item, Answer.value)
-    )
-    return tally_counts(
-        questionnaire,
-        subjects,
-        groups,
-        received,
-        ((names[g], subject_id, item, value, n) for g, subject_id, item, value, n in answers),
-    )
+    counter = RatingCounter(_layout(session))
+    for chunk in _ballot_chunks(session, "group_id, ratings"):
+        counter.add_rows((names[group_id], bytes(ratings)) for _id, group_id, ratings in chunk)
+    return counter
 
 
 def stored_counts(session: EvalSession) -> tuple[dict[str, int], list[tuple]] | None:
@@ -263,7 +257,8 @@ def stored_tally_holds(session: EvalSession) -> bool:
         return True
     questionnaire = session.frozen_questionnaire()
     subjects, groups = _specs(session)
-    recount = recount_tally(session, questionnaire, subjects, groups)
+    counted = _count_ballots(session)
+    recount = tally_counts(questionnaire, subjects, groups, counted.received, counted.counts())
     received, answers = stored
     kept = tally_counts(questionnaire, subjects, groups, received, answers)
     stored_blank = db.session.scalar(
@@ -272,7 +267,7 @@ def stored_tally_holds(session: EvalSession) -> bool:
     return (
         kept.received_by_group == recount.received_by_group
         and kept.counts == recount.counts
-        and int(stored_blank or 0) == _count_blank_in_ballots(session)
+        and int(stored_blank or 0) == sum(counted.blank.values())
     )
 
 
@@ -280,40 +275,34 @@ def store_tally(session: EvalSession, batch: OpenedBatch) -> None:
     """Store the counts of the opened batch, inside the close's transaction.
 
     The close holds every ballot in clear anyway; counting them there once saves the results
-    from counting millions of answer rows on every view (stored_tally_holds checks them).
+    from decoding every ballot on every view (stored_tally_holds checks them).
     """
     db.session.execute(sa.delete(TallyCount).where(TallyCount.session_id == session.id))
     db.session.execute(sa.delete(TallyGroup).where(TallyGroup.session_id == session.id))
-    by_group: dict[int, list[bytes]] = {group.id: [] for group in session.groups}
-    for group_id, _paper, _comment, values, _comments in batch.ballots:
-        by_group[group_id].append(values)
-    blank = bytes(batch.width)
-    groups, counts = [], []
-    for group_id, values in by_group.items():
-        groups.append(
-            {
-                "session_id": session.id,
-                "group_id": group_id,
-                "received": len(values),
-                "blank": values.count(blank),
-            }
-        )
-        # One tuple per line holding every ballot's choice on it, counted in C. (No ballots,
-        # no columns: zip(*[]) is empty.)
-        columns = zip(*values, strict=True)
-        for (subject_id, item), column in zip(batch.lines, columns, strict=False):
-            for code, n in Counter(column).items():
-                if code:
-                    counts.append(
-                        {
-                            "session_id": session.id,
-                            "group_id": group_id,
-                            "subject_id": subject_id,
-                            "item": item,
-                            "value": batch.options[code - 1],
-                            "count": n,
-                        }
-                    )
+    counter = RatingCounter(batch.layout())
+    for group in session.groups:  # every group gets its row, 0 received included
+        counter.add(group.id, [])
+    counter.add_rows((group_id, values) for group_id, _p, _c, values, _s in batch.ballots)
+    groups = [
+        {
+            "session_id": session.id,
+            "group_id": group_id,
+            "received": received,
+            "blank": counter.blank[group_id],
+        }
+        for group_id, received in counter.received.items()
+    ]
+    counts = [
+        {
+            "session_id": session.id,
+            "group_id": group_id,
+            "subject_id": subject_id,
+            "item": item,
+            "value": value,
+            "count": n,
+        }
+        for group_id, subject_id, item, value, n in counter.counts()
+    ]
     if groups:
         db.session.execute(sa.insert(TallyGroup), groups)
     if counts:
@@ -333,43 +322,19 @@ def count_blank(session: EvalSession) -> int:
 
 
 def _count_blank_in_ballots(session: EvalSession) -> int:
-    rated = (
-        sa.select(Answer.ballot_id)
-        .where(Answer.ballot_id == Ballot.id, Answer.item != COMMENT_ITEM)
-        .exists()
-    )
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Ballot)
-            .where(Ballot.session_id == session.id, ~rated)
-        )
-    )
-
-
-# 'comment' is COMMENT_ITEM, spelt out as the partial index's condition spells it.
-SQLITE_COMMENTS = sa.text(
-    "SELECT a.subject_id, a.comment FROM answer a CROSS JOIN ballot b"
-    " ON b.id = a.ballot_id WHERE b.session_id = :session AND a.item = 'comment'"
-)
+    return sum(_count_ballots(session).blank.values())
 
 
 def session_comments(session: EvalSession) -> tuple[dict[int, list[str]], list[str]]:
     """The comments per subject and the overall ones (the reports sort them)."""
     per_subject: dict[int, list[str]] = {}
-    if db.engine.dialect.name == "sqlite":
-        # The few comment rows through the partial index ix_answer_comment: SQLite uses it
-        # only for a literal 'comment', and only with answer as the outer loop, which a CROSS
-        # JOIN fixes (its planner would otherwise walk all answers of every ballot).
-        comments = db.session.execute(SQLITE_COMMENTS, {"session": session.id})
-    else:
-        comments = db.session.execute(
-            sa.select(Answer.subject_id, Answer.comment)
-            .join(Ballot, Ballot.id == Answer.ballot_id)
-            .where(Ballot.session_id == session.id, Answer.item == COMMENT_ITEM)
-        )
-    for subject_id, comment in comments:
-        per_subject.setdefault(subject_id, []).append(comment or "")
+    comments = db.session.execute(
+        sa.select(BallotComment.subject_id, BallotComment.text)
+        .join(Ballot, Ballot.id == BallotComment.ballot_id)
+        .where(Ballot.session_id == session.id)
+    )
+    for subject_id, text in comments:
+        per_subject.setdefault(subject_id, []).append(text)
     overall = db.session.scalars(
         sa.select(Ballot.comment).where(
             Ballot.session_id == session.id, Ballot.comment.is_not(None), Ballot.comment != ""

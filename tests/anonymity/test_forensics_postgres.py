@@ -153,7 +153,7 @@ def test_postgres_files_and_wal_hold_no_link_between_codes_and_ballots(
         sql(
             app,
             "SELECT relname, pg_relation_filenode(oid)::text FROM pg_class "
-            "WHERE relname IN ('ballot_code', 'ballot', 'answer', 'sealed_ballot')",
+            "WHERE relname IN ('ballot_code', 'ballot', 'ballot_comment', 'sealed_ballot')",
         )
     )
     code_files = {nodes["ballot_code"]}

@@ -6,9 +6,9 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from survey.extensions import db
 from survey.models import (
-    Answer,
     Ballot,
     BallotCode,
+    BallotComment,
     EvalSession,
     RaterGroup,
     Role,
@@ -93,21 +93,27 @@ def test_code_hashes_are_unique(session):
     assert_refused(BallotCode(session_id=session.id, group_id=group.id, code_hash="a" * 64))
 
 
-def test_answer_must_belong_to_an_existing_subject(session):
-    ballot = Ballot(session_id=session.id, group_id=session.groups[0].id)
-    ballot.answers = [Answer(subject_id=999_999, item="overall", value="good")]
-    assert_refused(ballot)
+def test_a_comment_must_belong_to_an_existing_subject(session):
+    ballot = Ballot(session_id=session.id, group_id=session.groups[0].id, ratings=b"\1")
+    db.session.add(ballot)
+    db.session.commit()
+    assert_refused(BallotComment(ballot_id=ballot.id, subject_id=999_999, text="意见"))
+
+
+def test_a_ballot_must_carry_its_ratings(session):
+    assert_refused(Ballot(session_id=session.id, group_id=session.groups[0].id))
 
 
 def test_deleting_a_session_removes_its_ballots(session):
-    ballot = Ballot(session_id=session.id, group_id=session.groups[0].id)
-    ballot.answers = [Answer(subject_id=session.subjects[0].id, item="overall", value="good")]
+    ballot = Ballot(session_id=session.id, group_id=session.groups[0].id, ratings=b"\1")
     db.session.add(ballot)
+    db.session.flush()
+    db.session.add(BallotComment(ballot_id=ballot.id, subject_id=session.subjects[0].id, text="好"))
     db.session.commit()
     db.session.delete(session)
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BallotComment)) == 0
 
 
 def test_new_session_starts_as_draft(session):
@@ -118,7 +124,7 @@ def test_new_session_starts_as_draft(session):
 FORBIDDEN_ON_BALLOTS = ("code", "user", "time", "_at", "date", "ip", "agent", "seq", "order")
 
 
-@pytest.mark.parametrize("model", [Ballot, Answer])
+@pytest.mark.parametrize("model", [Ballot, BallotComment])
 def test_ballots_hold_no_code_person_time_address_or_sequence(model):
     columns = {column.name for column in model.__table__.columns}
     leaks = {c for c in columns for word in FORBIDDEN_ON_BALLOTS if word in c}
@@ -130,7 +136,10 @@ def test_ballots_hold_no_code_person_time_address_or_sequence(model):
 
 
 def test_ballot_ids_are_random_not_sequential(session):
-    ballots = [Ballot(session_id=session.id, group_id=session.groups[0].id) for _ in range(20)]
+    ballots = [
+        Ballot(session_id=session.id, group_id=session.groups[0].id, ratings=b"\1")
+        for _ in range(20)
+    ]
     db.session.add_all(ballots)
     db.session.commit()
     ids = [ballot.id for ballot in ballots]
@@ -143,7 +152,7 @@ def test_ballot_ids_are_random_not_sequential(session):
 def test_sqlite_ballot_tables_have_no_rowid(engine_name):
     if engine_name != "sqlite":
         pytest.skip("SQLite only")
-    for table in ("ballot", "answer"):
+    for table in ("ballot", "ballot_comment"):
         with pytest.raises(sa.exc.OperationalError):
             db.session.execute(sa.text(f"SELECT rowid FROM {table}"))  # noqa: S608
         db.session.rollback()

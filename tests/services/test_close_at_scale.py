@@ -12,11 +12,10 @@ import sqlalchemy as sa
 
 from survey.domain.seal import seal_of
 from survey.extensions import db
-from survey.models import Answer, Ballot, TallyCount, TallyGroup
+from survey.domain.layout import BallotLayout
+from survey.models import Ballot, BallotComment, TallyCount, TallyGroup
 from survey.services.anonymity import OpenedBatch
-from survey.services.ballots import COMMENT_ITEM
 from survey.services.results import (
-    SQLITE_COMMENTS,
     _specs,
     compute_results,
     recount_tally,
@@ -86,10 +85,14 @@ def test_a_changed_ballot_no_longer_matches_the_stored_tally(client, open_sessio
     session = open_session.session
     close_session(session, None)
     assert stored_tally_holds(session)
-    answer = db.session.scalars(
-        sa.select(Answer).join(Ballot).where(Ballot.session_id == session.id).limit(1)
+    ballot = db.session.scalars(
+        sa.select(Ballot).where(Ballot.session_id == session.id).limit(1)
     ).one()
-    answer.value = "poor" if answer.value != "poor" else "good"
+    layout = BallotLayout.from_document(session.ballot_layout)
+    ratings = layout.decode(ballot.ratings)
+    line = next(iter(ratings))
+    ratings[line] = "poor" if ratings[line] != "poor" else "good"
+    ballot.ratings = layout.encode(ratings)
     db.session.flush()
     assert not stored_tally_holds(session)
 
@@ -124,10 +127,7 @@ def test_the_batch_shuffles_under_fresh_ids_and_keeps_every_ballot():
 def test_ballots_already_in_clear_join_the_batch_with_lines_it_did_not_know():
     batch = OpenedBatch([(1, "overall")], ["good"])
     batch.ballots.append((1, False, None, bytes([1]), ()))
-    batch.add_answers(
-        2, True, "旧", [(1, "overall", "poor", None), (3, "extra", "good", None),
-                        (1, "comment", None, "说明")]
-    )  # fmt: skip
+    batch.add_stored(2, True, "旧", {(1, "overall"): "poor", (3, "extra"): "good"}, {1: "说明"})
     assert batch.lines == [(1, "overall"), (3, "extra")]
     assert batch.options == ["good", "poor"]
     batch.shuffle()
@@ -137,17 +137,12 @@ def test_ballots_already_in_clear_join_the_batch_with_lines_it_did_not_know():
     ]
 
 
-def test_comments_are_read_through_their_partial_index(client, open_session):
+def test_comments_are_read_from_their_own_table(client, open_session):
     cast(client, open_session.codes[:6], random.Random(2))
     session = open_session.session
     close_session(session, None)
     per_subject, _overall = session_comments(session)
     stored = [c for b in stored_ballots(session) for c in b.comments.values()]
-    assert sorted(c for texts in per_subject.values() for c in texts) == sorted(stored)
-    assert COMMENT_ITEM == "comment"  # as ix_answer_comment and SQLITE_COMMENTS spell it
-    if db.engine.dialect.name == "sqlite":
-        plan = db.session.execute(
-            sa.text(f"EXPLAIN QUERY PLAN {SQLITE_COMMENTS.text}"), {"session": session.id}
-        ).all()
-        # Not a walk over every answer of every ballot: 3 million rows at 100,000 ballots.
-        assert "ix_answer_comment" in plan[0][-1], plan
+    assert stored and sorted(c for texts in per_subject.values() for c in texts) == sorted(stored)
+    rows = db.session.scalar(sa.select(sa.func.count()).select_from(BallotComment))
+    assert rows == len(stored)  # one row per comment, none for the ratings

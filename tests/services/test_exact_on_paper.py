@@ -7,29 +7,21 @@ import subprocess
 from openpyxl import load_workbook
 
 from survey.domain.tally import score_item
-from survey.extensions import db
-from survey.models import Answer, Ballot, EvalSession, MeetingType, Role, SubjectRole
+from survey.models import EvalSession, MeetingType, Role, SubjectRole
 from survey.services import roster
 from survey.services import sessions as sessions_service
 from survey.services.results import compute_results
 from survey.services.roster import SubjectInput
 from survey.services.sessions import GroupInput, SessionInput, close_session
+from tests.ballots import add_sealed
 from tests.conftest import csrf_token_from
 
 
 def insert_ballots(
     session: EvalSession, answers: list[dict[tuple[int, str], str]], group: int = 0
 ) -> None:
-    """Store submitted ballots directly, as the phone ballot would leave them (fast for 2,000)."""
-    group = session.groups[group]
-    for ratings in answers:
-        ballot = Ballot(session_id=session.id, group_id=group.id)
-        ballot.answers = [
-            Answer(subject_id=subject, item=item, value=value)
-            for (subject, item), value in ratings.items()
-        ]
-        db.session.add(ballot)
-    db.session.commit()
+    """Store submitted ballots sealed, as the phone ballot would leave them (fast for 2,000)."""
+    add_sealed(session, answers, group)
 
 
 def xlsx_text(client, session_id: int) -> str:

@@ -5,7 +5,6 @@ import sqlalchemy as sa
 
 from survey.extensions import db
 from survey.models import (
-    Answer,
     Ballot,
     BallotCode,
     CodeStatus,
@@ -115,7 +114,7 @@ def test_a_full_ballot_is_stored_once_and_anonymously(app, client, open_session)
     assert count_ballots(open_session.session.id) == 1
     assert code_row(app, code).status == CodeStatus.USED
     # Only ciphertext is stored while open; the session's key opens it.
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
     (stored,) = sealed_contents(open_session.session.id)
     assert {value for _, _, value in stored["r"]} == {"fairly_good"} and len(stored["r"]) == 6
     assert stored["c"] == [[subject_id, "希望多下基层"]] and stored["p"] is False

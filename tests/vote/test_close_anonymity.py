@@ -13,6 +13,7 @@ from survey.extensions import db
 from survey.models import Ballot, BallotCode, CodeStatus, EvalSession, SealedBallot, SessionState
 from survey.services.sealing import key_path
 from survey.services.sessions import close_session
+from tests.ballots import ratings_of
 from tests.vote.conftest import ballot_form, code_statuses, count_ballots, rating_fields
 
 OPTIONS = ["good", "fairly_good", "average", "poor"]
@@ -28,7 +29,7 @@ def vote_in_order(client, codes) -> None:
 
 
 def voting_position(ballot: Ballot, subject_order: dict[int, int]) -> int:
-    digits = {subject_order[a.subject_id]: OPTIONS.index(a.value) for a in ballot.answers}
+    digits = {subject_order[s]: OPTIONS.index(v) for (s, _item), v in ratings_of(ballot).items()}
     return sum(digit * 4**k for k, digit in digits.items())
 
 

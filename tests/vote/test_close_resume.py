@@ -25,6 +25,7 @@ from survey.services.results import compute_results, seal_document
 from survey.services.sealing import key_path
 from survey.services.sessions import close_session
 from tests.conftest import csrf_token_from, login
+from tests.ballots import ratings_of
 from tests.vote.conftest import ballot_form, rating_fields
 
 OPTIONS = ["good", "fairly_good", "average", "poor"]
@@ -49,7 +50,7 @@ def stored(session_id: int) -> Counter:
     db.session.rollback()
     found = Counter()
     for ballot in db.session.scalars(sa.select(Ballot).where(Ballot.session_id == session_id)):
-        values = tuple(sorted(a.value for a in ballot.answers if a.value is not None))
+        values = tuple(sorted(ratings_of(ballot).values()))
         found[(values, ballot.comment)] += 1
     return found
 

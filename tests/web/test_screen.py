@@ -6,11 +6,12 @@ import re
 import pytest
 
 from survey.extensions import db
-from survey.models import Answer, Ballot, GrantLevel, Role, SessionGrant, SubjectRole
+from survey.models import GrantLevel, Role, SessionGrant, SubjectRole
 from survey.services import roster
 from survey.services import sessions as sessions_service
 from survey.services.roster import SubjectInput
 from survey.services.sessions import GroupInput, SessionInput
+from tests.ballots import add_sealed
 
 
 @pytest.fixture
@@ -25,12 +26,7 @@ def meeting(app, make_user):
 
 
 def cast(session, group_index: int = 0, value: str = "good") -> None:
-    ballot = Ballot(session_id=session.id, group_id=session.groups[group_index].id)
-    ballot.answers = [
-        Answer(subject_id=s.id, item="overall", value=value) for s in session.subjects
-    ]
-    db.session.add(ballot)
-    db.session.commit()
+    add_sealed(session, [{(s.id, "overall"): value for s in session.subjects}], group_index)
 
 
 def as_owner(client, owner):
