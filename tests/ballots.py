@@ -15,12 +15,15 @@ def ratings_of(ballot: Ballot) -> dict[tuple[int, str], str]:
 
 
 def add_sealed(
-    session: EvalSession, ballots: Iterable[dict[tuple[int, str], str]], group: int = 0
+    session: EvalSession,
+    ballots: Iterable[dict[tuple[int, str], str] | Submission],
+    group: int = 0,
 ) -> None:
-    """Store ballots (ratings only) sealed to the open session's key, as a submit does, but
-    without using up codes: fast enough for a few thousand."""
+    """Store ballots (Submissions, or ratings alone) sealed to the open session's key, as a
+    submit does, but without using up codes: fast enough for a few thousand."""
     public_key = ensure_public_key(session.id)
     group_id = session.groups[group].id
-    for ratings in ballots:
-        store_sealed(session.id, public_key, group_id, Submission(ratings=ratings), paper=False)
+    for ballot in ballots:
+        submission = ballot if isinstance(ballot, Submission) else Submission(ratings=ballot)
+        store_sealed(session.id, public_key, group_id, submission, paper=False)
     db.session.commit()
