@@ -214,11 +214,14 @@ def tally_workbook(results: SessionResults) -> bytes:
         taken.append(name)
         _group_sheet(workbook, results, group, name)
     ballot_rows = _ballots_sheet(workbook, results)
-    _comments_sheet(workbook, results)
+    comment_rows = _comments_sheet(workbook, results)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    number = workbook.sheetnames.index(BALLOTS_SHEET) + 1
-    return _splice_rows(buffer.getvalue(), number, ballot_rows())
+    number = {name: n for n, name in enumerate(workbook.sheetnames, start=1)}
+    return _splice_rows(
+        buffer.getvalue(),
+        {number[BALLOTS_SHEET]: ballot_rows(), number[COMMENTS_SHEET]: comment_rows()},
+    )
 
 
 def _count_head(results: SessionResults) -> list[str]:
@@ -461,20 +464,20 @@ def _ballots_sheet(workbook: Workbook, results: SessionResults) -> Callable[[], 
     return rows
 
 
-def _text_cell(value: object) -> str:
+def _text_cell(value: object, style: str = "") -> str:
     """One inline-string cell, neutralised like every other text of the workbook."""
-    return f'<c t="inlineStr"><is><t>{xml_escape(neutralise(value))}</t></is></c>'
+    return f'<c{style} t="inlineStr"><is><t>{xml_escape(neutralise(value))}</t></is></c>'
 
 
-def _splice_rows(saved: bytes, sheet_number: int, rows: Iterator[str]) -> bytes:
-    """Copy the saved workbook, streaming `rows` into the given sheet after its heading.
+def _splice_rows(saved: bytes, sheets: dict[int, Iterator[str]]) -> bytes:
+    """Copy the saved workbook, streaming rows into the given sheets after their heading.
 
-    The sheet's XML as openpyxl wrote it ends its rows with </sheetData>, followed by the
-    filter, print settings and header; the streamed rows go in just before that tag. Fast
-    deflate for the big sheet: its rows repeat a handful of cells, so level 1 compresses them
-    nearly as well, several times faster.
+    `sheets` maps a sheet's number to its rows. The sheet's XML as openpyxl wrote it ends
+    its rows with </sheetData>, followed by the filter, print settings and header; the
+    streamed rows go in just before that tag. Fast deflate for the big sheets: their rows
+    repeat a handful of cells, so level 1 compresses them nearly as well, several times faster.
     """
-    name = f"xl/worksheets/sheet{sheet_number}.xml"
+    names = {f"xl/worksheets/sheet{number}.xml": rows for number, rows in sheets.items()}
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(saved)) as source,
@@ -483,11 +486,12 @@ def _splice_rows(saved: bytes, sheet_number: int, rows: Iterator[str]) -> bytes:
     ):
         for info in source.infolist():
             body = source.read(info)
-            if info.filename != name:
+            rows = names.get(info.filename)
+            if rows is None:
                 target.writestr(info, body)
                 continue
             head, tail = body.split(b"</sheetData>", 1)
-            with target.open(name, "w", force_zip64=True) as stream:
+            with target.open(info.filename, "w", force_zip64=True) as stream:
                 stream.write(head)
                 while chunk := list(itertools.islice(rows, 1000)):
                     stream.write("".join(chunk).encode())
@@ -495,17 +499,43 @@ def _splice_rows(saved: bytes, sheet_number: int, rows: Iterator[str]) -> bytes:
     return out.getvalue()
 
 
-def _comments_sheet(workbook: Workbook, results: SessionResults) -> None:
+def _comments_sheet(workbook: Workbook, results: SessionResults) -> Callable[[], Iterator[str]]:
+    """Add the 意见建议 sheet with its heading; return a source of its rows as sheet XML.
+
+    Streamed like the raw-ballot sheet: tens of thousands of comments at 100,000 ballots
+    cost openpyxl seconds cell by cell; here each row is three inline-string cells sharing
+    one registered style (wrapped text).
+    """
     sheet = _Sheet(workbook, COMMENTS_SHEET, [22, 26, 80], _banner(results))
     sheet.row("意见建议（无记名，按文字排序，不反映填写顺序）", font=_TITLE_FONT)
     sheet.table_head("测评对象", "职务", "意见建议")
     # Sorted by text: in ballot order, the k-th comments on two subjects (and the k-th row
     # of the ballots sheet) would come from the same rater.
-    for row in results.subjects:
-        for comment in sorted(row.comments):
-            sheet.row(row.spec.name, row.spec.post, comment, wrap=True)
-    for comment in sorted(results.overall_comments):
-        sheet.row("（总体意见建议）", "", comment, wrap=True)
-    if not any(row.comments for row in results.subjects) and not results.overall_comments:
+    blocks = [
+        (row.spec.name, row.spec.post, sorted(row.comments))
+        for row in results.subjects
+        if row.comments
+    ]
+    if results.overall_comments:
+        blocks.append(("（总体意见建议）", "", sorted(results.overall_comments)))
+    if not blocks:
         sheet.row("（无）")
+        sheet.close_table()
+        return lambda: iter(())
+    first = sheet.rows + 1
+    sheet.rows += sum(len(comments) for _, _, comments in blocks)
     sheet.close_table()
+    wrapped = WriteOnlyCell(sheet.sheet)
+    wrapped.alignment = _WRAP
+    style = f' s="{wrapped.style_id}"'  # registers the style with the workbook
+
+    def rows() -> Iterator[str]:
+        number = first
+        for name, post, comments in blocks:
+            # An empty post is an empty cell, as openpyxl leaves an empty string.
+            head = _text_cell(name, style) + (_text_cell(post, style) if post else f"<c{style}/>")
+            for comment in comments:
+                yield f'<row r="{number}">{head}{_text_cell(comment, style)}</row>'
+                number += 1
+
+    return rows

@@ -222,6 +222,10 @@ def test_user_text_never_becomes_a_formula(results):
     assert ("李华", "县委副书记、县长", "'+1") in comments
     assert ("（总体意见建议）", None, "'=1+2") in comments
     assert ("张明", "县委书记", "'@所有人 注意作风") in comments
+    # The streamed comment rows keep their wrapped text and the filter covers them all.
+    sheet = workbook[COMMENTS_SHEET]
+    assert sheet.cell(3, 3).alignment.wrap_text and sheet.cell(3, 3).value
+    assert sheet.auto_filter.ref == f"A2:C{len(comments)}"
     ballots = workbook[BALLOTS_SHEET]
     assert ballots.cell(1, 6).value == "'" + EVIL_NAME
     assert ballots.cell(1, 6).data_type == "s"
