@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from survey import create_app  # noqa: E402
 from survey.domain import DEFAULT_RULESET_ID, get_shipped  # noqa: E402
+from survey.domain.layout import BallotLayout  # noqa: E402
 from survey.domain.questionnaire import shipped  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.models import (  # noqa: E402
@@ -39,7 +40,6 @@ from survey.models import (  # noqa: E402
     random_id,
 )
 from survey.security import hash_password, new_password  # noqa: E402
-from survey.domain.layout import BallotLayout  # noqa: E402
 from survey.services.sealing import ballot_plaintext, seal  # noqa: E402
 from survey.services.sessions import close_session, open_session  # noqa: E402
 

@@ -7,8 +7,9 @@ The ballots are sealed as cast() seals them and inserted in bulk; then the sessi
 with close_session (open every seal, shuffle, insert, delete the sealed rows, rewrite the
 codes, store the tally, seal, destroy the key, scrub), or with --no-close only marked closed
 with its ballots inserted in clear. Then: the tally (compute_results, which reads the tally
-the close stored), the recount the stored tally is checked against (GROUP BY over the
-answers), the XLSX workbook (raw-ballot sheet streamed) and, with --pdf, the PDF report.
+the close stored), the recount the stored tally is checked against (every ballot's compact
+ratings decoded and counted), the XLSX workbook (raw-ballot and 意见建议 sheets streamed) and,
+with --pdf, the PDF report.
 
 Every step prints wall-clock and CPU seconds of this process and how far it raised the peak
 RSS above the RSS before it (VmHWM, reset through /proc/self/clear_refs), plus the load
@@ -71,7 +72,7 @@ def main() -> None:
         results = timed("tally (compute_results)", lambda: compute_results(session), args.runs)
         subjects, groups = _specs(session)
         recount = timed(
-            "recount (GROUP BY answers)",
+            "recount (every ballot decoded)",
             lambda: recount_tally(session, session.frozen_questionnaire(), subjects, groups),
             args.runs,
         )

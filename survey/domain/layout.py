@@ -87,7 +87,8 @@ class BallotLayout:
             raise LayoutError(f"{len(values)} bytes for a layout of {self.width} lines")
         options = self.options
         try:
-            return {line: options[code - 1] for line, code in zip(self.lines, values) if code}
+            pairs = zip(self.lines, values, strict=True)
+            return {line: options[code - 1] for line, code in pairs if code}
         except IndexError:
             raise LayoutError("a rating code outside the layout's options") from None
 
@@ -112,7 +113,8 @@ class RatingCounter:
         self.received[group] += len(ballots)
         self.blank[group] += list(ballots).count(self.layout.blank)
         per_line = self._lines.setdefault(group, [Counter() for _ in range(width)])
-        for counter, column in zip(per_line, zip(*ballots), strict=False):
+        # No ballots, no columns: zip(*[]) is empty, hence strict=False outside.
+        for counter, column in zip(per_line, zip(*ballots, strict=True), strict=False):
             counter.update(column)
 
     def add_rows(self, rows: Iterable[tuple]) -> None:

@@ -93,14 +93,14 @@ def _sheet_document(
         size=8,
         colour=GREY,
     )
-    pdf.attest_block(results, qr_text(results, subject.spec.name))
-    pdf.paragraph(
+    pdf.signing_block(
+        results,
+        qr_text(results, subject.spec.name),
         "本结果单内嵌考核组签发时的数字签名，单独一份即可校验；"
         f"{VERIFY_HINT}，二维码含两个封存码和签名公钥指纹。",
+        [f"考核组：{SIGN_LINE}", f"归档人：{SIGN_LINE}", f"日期：{SIGN_LINE}"],
         size=8,
-        colour=GREY,
     )
-    pdf.stamp_area([f"考核组：{SIGN_LINE}", f"归档人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
     return pdf
 
 

@@ -367,6 +367,15 @@ class ResultDocument(FPDF):
             self.set_y(max(bottom, top + size))
         self.ln(1)
 
+    def signing_block(
+        self, results: SessionResults, qr_text: str, note: str, signers: list[str], size: float
+    ) -> None:
+        """The end of a signed document: the seals with their QR code, a note on checking
+        them, and the signature lines beside the square for the official seal."""
+        self.attest_block(results, qr_text)
+        self.paragraph(note, size=size, colour=GREY)
+        self.stamp_area(signers)
+
     def stamp_area(self, lines: list[str]) -> None:
         """Signature lines beside a square left blank for the official seal (公章)."""
         box = 32.0
@@ -558,16 +567,16 @@ def report_document(results: SessionResults, font: Path | None = None) -> Result
     _rules_section(pdf, results)
 
     pdf.heading(f"{next(number)}、封存、签发与校验")
-    pdf.attest_block(results, qr_text(results))
-    pdf.paragraph(
+    pdf.signing_block(
+        results,
+        qr_text(results),
         "结束封存码是测评结束时对全部选票（无记名、随机顺序）、测评表、规则集和测评信息计算的 "
         "SHA-256 摘要；结果封存码是考核组签发时对本报告所列全部数字、时间和结束封存码计算的摘要。"
         "两者均由本平台的 Ed25519 签名密钥签名，公钥随归档文件一并提供，其指纹如上。"
         f"{VERIFY_HINT}。",
+        [f"考核组成员：{SIGN_LINE * 2}", f"监票人：{SIGN_LINE}", f"日期：{SIGN_LINE}"],
         size=8.5,
-        colour=GREY,
     )
-    pdf.stamp_area([f"考核组成员：{SIGN_LINE * 2}", f"监票人：{SIGN_LINE}", f"日期：{SIGN_LINE}"])
     return pdf
 
 

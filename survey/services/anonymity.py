@@ -20,8 +20,8 @@ from survey.domain.layout import BallotLayout
 from survey.extensions import db
 from survey.models import (
     Ballot,
-    BallotComment,
     BallotCode,
+    BallotComment,
     EvalSession,
     Inquiry,
     InquiryQuota,

@@ -137,9 +137,10 @@ def test_ballots_stored_as_answer_rows_are_compacted_and_their_seals_still_verif
 
     session = db.session.get(EvalSession, session_id)
     assert session.ballot_layout["options"] == options
-    assert sorted(
-        json.dumps(b.canonical(), sort_keys=True) for b in stored_ballots(session)
-    ) == ballots
+    assert (
+        sorted(json.dumps(b.canonical(), sort_keys=True) for b in stored_ballots(session))
+        == ballots
+    )
     assert seal_of(seal_document(session)) == seal
     assert stored_tally_holds(session)
     after = compute_results(session)

@@ -10,9 +10,9 @@ from collections import Counter
 
 import sqlalchemy as sa
 
+from survey.domain.layout import BallotLayout
 from survey.domain.seal import seal_of
 from survey.extensions import db
-from survey.domain.layout import BallotLayout
 from survey.models import Ballot, BallotComment, TallyCount, TallyGroup
 from survey.services.anonymity import OpenedBatch
 from survey.services.results import (

@@ -24,8 +24,8 @@ from survey.services.anonymity import ScrubPending
 from survey.services.results import compute_results, seal_document
 from survey.services.sealing import key_path
 from survey.services.sessions import close_session
-from tests.conftest import csrf_token_from, login
 from tests.ballots import ratings_of
+from tests.conftest import csrf_token_from, login
 from tests.vote.conftest import ballot_form, rating_fields
 
 OPTIONS = ["good", "fairly_good", "average", "poor"]
@@ -153,9 +153,7 @@ def test_an_uninterrupted_close_ends_in_the_same_state(app, client, open_session
     assert_cleanly_closed(open_session.session.id, cast)
 
 
-def test_the_web_close_returns_at_once_and_finishes_in_the_background(
-    app, client, open_session
-):
+def test_the_web_close_returns_at_once_and_finishes_in_the_background(app, client, open_session):
     app.config["CLOSE_WAIT_SECONDS"] = 0
     session_id = open_session.session.id
     cast = vote(client, open_session.codes[:VOTERS])
