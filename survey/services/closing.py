@@ -229,6 +229,13 @@ class _Checker:
         )
         self.lines, self.options = list(layout.lines), list(layout.options)
         self.limit = questionnaire.comment_max_length
+        # Every rating a ballot may hold, [subject id, item, option] as a tuple, to its line's
+        # slot and the option's code: one lookup per rating (100,000 ballots × 30 of them).
+        self.ratings = {
+            (subject_id, item, option): (slot, code)
+            for slot, (subject_id, item) in enumerate(self.lines)
+            for code, option in enumerate(self.options, start=1)
+        }
 
     def __call__(self, opener: Opener, box: bytes, batch: OpenedBatch) -> bool:
         """Open the box and add its ballot to the batch; False if it does not open or fit."""
@@ -244,13 +251,13 @@ class _Checker:
                 and ratings
             ):
                 return False
-            slots, codes = batch.line_slot, batch.option_code
-            values = bytearray(batch.width)
-            for s, i, v in ratings:
-                slot, code = slots.get((s, i)), codes.get(v)
-                if slot is None or code is None or values[slot]:  # unknown, or twice
+            known = self.ratings
+            values = bytearray(len(self.lines))
+            for rating in ratings:
+                found = known.get(tuple(rating))
+                if found is None or values[found[0]]:  # unknown, or twice
                     return False
-                values[slot] = code
+                values[found[0]] = found[1]
             texts = {}
             for s, t in comments:
                 if s not in self.subjects or not isinstance(t, str) or not 0 < len(t) <= self.limit:

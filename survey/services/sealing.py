@@ -118,9 +118,13 @@ def _sync_dir(path: Path) -> None:
 
 
 def _box_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO + ephemeral + recipient
-    ).derive(shared)
+    """HKDF-SHA256 (RFC 5869) of the shared secret, no salt, one 32-byte block.
+
+    Written out with hmac.digest: the same key as cryptography's HKDF object (a test holds
+    them equal), at a fraction of its per-call cost, which the close pays 100,000 times.
+    """
+    pseudo_random = hmac.digest(bytes(32), shared, "sha256")  # extract; no salt = zeros
+    return hmac.digest(pseudo_random, SEAL_INFO + ephemeral + recipient + b"\x01", "sha256")
 
 
 def _pad(data: bytes) -> bytes:
