@@ -10,13 +10,13 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from survey.extensions import db
-from survey.models import Ballot, SubjectRole
+from survey.models import SubjectRole
 from survey.services import codes as code_service
 from survey.services import roster
 from survey.services import sessions as sessions_service
 from survey.services.roster import SubjectInput
 from survey.services.sessions import GroupInput, SessionInput
+from tests.ballots import add_sealed
 from tests.browser.conftest import end_test_transactions
 from tests.conftest import TEST_PASSWORD
 
@@ -118,8 +118,7 @@ def test_the_screen_counts_a_new_ballot_without_reloading(live_server, browser, 
     loads = []
     page.on("load", lambda: loads.append(1))
 
-    db.session.add(Ballot(session_id=session.id, group_id=session.groups[0].id))
-    db.session.commit()
+    add_sealed(session, [{(session.subjects[0].id, "overall"): "good"}])
     inserted = time.monotonic()
     expect(submitted).to_have_text("1", timeout=5000)
     elapsed = time.monotonic() - inserted
