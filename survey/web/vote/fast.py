@@ -42,12 +42,15 @@ log = logging.getLogger(__name__)
 BALLOT_PATH = re.compile(r"/v/([0-9A-Za-z-]{1,64})")
 FORM_TYPE = re.compile(r"application/x-www-form-urlencoded\s*(?:;\s*charset=utf-8\s*)?", re.I)
 ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-# What Flask would answer: the security headers (survey/web/headers.py), the ballot's own.
-COMMON_HEADERS = [
-    *routes.PRIVATE_HEADERS.items(),
-    *HEADERS.items(),
-    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-]
+# What Flask would answer: the security headers (survey/web/headers.py) where the ballot's
+# own (no-referrer, no-store) do not take precedence.
+COMMON_HEADERS = list(
+    {
+        **HEADERS,
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        **routes.PRIVATE_HEADERS,
+    }.items()
+)
 PAGE_HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Content-Encoding", "gzip"),
