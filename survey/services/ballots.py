@@ -13,7 +13,6 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask import current_app
 
-from survey.domain.questionnaire import Questionnaire
 from survey.extensions import begin_write, db, pooled_driver_connection
 from survey.inputs import strict_int
 from survey.models import (
@@ -174,9 +173,12 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
     return submission
 
 
-def ballot_rows(session: EvalSession, questionnaire: Questionnaire):
-    """Return (subject, its items) in ballot order: the grid the phone and the clerks fill."""
-    return [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+def ballot_grid(session: EvalSession) -> dict:
+    """What a ballot form shows, on the phone and in the clerks' entry form alike: the
+    session, its frozen questionnaire, and `rows`: (subject, its items) in ballot order."""
+    questionnaire = session.frozen_questionnaire()
+    rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+    return {"session": session, "questionnaire": questionnaire, "rows": rows}
 
 
 def token_hash(token: str) -> str:

@@ -25,7 +25,7 @@ from survey.services.ballots import (
     BallotInvalid,
     CodeProblem,
     CodeRefused,
-    ballot_rows,
+    ballot_grid,
     cast,
     parse_submission,
 )
@@ -226,14 +226,9 @@ def ballot_page(found: CodeLookup) -> SplicedPage:
 
 
 def render_ballot(found, typed, chosen=None, error=None, unanswered=0, status=200, token=None):
-    session = db.session.get(EvalSession, found.session_id)
-    questionnaire = session.frozen_questionnaire()
-    rows = ballot_rows(session, questionnaire)
     html = render_template(
         "vote/ballot.html",
-        session=session,
-        questionnaire=questionnaire,
-        rows=rows,
+        **ballot_grid(db.session.get(EvalSession, found.session_id)),
         code=typed if typed == CODE_HOLE else display_code(canonical_code(typed)),
         token=token or secrets.token_urlsafe(24),
         chosen=chosen or {},
