@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from burst import HIDDEN, RATING, Platform  # noqa: E402
+from burst import COMMENT, HIDDEN, RATING, Platform  # noqa: E402
 
 
 def environ(method: str, path: str, body: bytes = b"", **headers: str) -> dict:
@@ -145,7 +145,7 @@ def main() -> None:
             for name, value in RATING.findall(html):
                 if name not in form or rng.random() < 0.3:
                     form[name] = value
-            form["c-overall"] = "意见" * 100  # the 200-character comment
+            form["c-overall"] = COMMENT
             current[0] = "POST /v/submit"
             body = urlencode(form).encode()
             env = environ("POST", "/v/submit", body, origin="http://127.0.0.1:5000")
