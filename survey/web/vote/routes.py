@@ -176,7 +176,8 @@ def checked_submission(form: dict, address: str | None = None):
             raise
         if submission.unanswered and not confirmed:
             raise Unconfirmed(found, typed, submission.unanswered)
-        db.session.rollback()  # end any read the form's first load began
+        if db.session.registry.has():
+            db.session.rollback()  # end any read the form's first load began
     return found, token, submission
 
 
