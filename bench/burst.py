@@ -10,7 +10,8 @@ instance folder, and then:
   1. ceiling: GET /healthz (no database) from 50 clients at once: requests/s;
   2. meeting: issues 1,000 codes in an open session; 1,000 phones arrive in an open loop, the
      arrival rate ramping linearly to 100/s over 10 s and holding there; each phone GETs its
-     ballot page and POSTs the filled form with the page's token, as a phone does;
+     ballot page and POSTs the filled form (a rating on each of the 12 lines and a
+     200-character comment) with the page's token, as a phone does;
   3. rush: for each of `--phones` (default 8 and 20) issues 1,000 more codes and submits them
      with that many phones back to back (a closed loop);
   4. check: ballots stored == submissions acknowledged with 303 == codes used.
@@ -68,6 +69,8 @@ SUBJECTS = [("县委领导班子", "", "team"), ("张明", "县委书记", "prin
     )
 ]
 GROUPS = ["县级领导干部", "部门主要负责人", "乡镇党政主要负责人"]
+# 200 characters of overall comment (1,800 bytes once percent-encoded), on every ballot.
+COMMENT = ("希望进一步加强作风建设，多深入基层调查研究，" * 10)[:200]
 
 
 @dataclass(frozen=True)
@@ -224,8 +227,7 @@ def vote(client: Client, code: str, tally: Tally, rng: random.Random) -> None:
             options.setdefault(name, []).append(value)
         for name, values in options.items():
             form[name] = rng.choice(values[:2] if rng.random() < 0.8 else values)
-        if rng.random() < 0.1:
-            form["c-overall"] = "希望进一步加强作风建设，多深入基层调查研究。"
+        form["c-overall"] = COMMENT  # every phone writes the issue's 200-character comment
         posted = client.request("POST", "/v/submit", form)
     except (OSError, http.client.HTTPException) as error:
         tally.error(type(error).__name__)

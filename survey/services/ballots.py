@@ -13,8 +13,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask import current_app
 
-from survey.domain.questionnaire import Questionnaire
-from survey.extensions import db, driver_execute, outside_transactions
+from survey.extensions import begin_write, db, pooled_driver_connection
 from survey.inputs import strict_int
 from survey.models import (
     Ballot,
@@ -174,9 +173,12 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
     return submission
 
 
-def ballot_rows(session: EvalSession, questionnaire: Questionnaire):
-    """Return (subject, its items) in ballot order: the grid the phone and the clerks fill."""
-    return [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+def ballot_grid(session: EvalSession) -> dict:
+    """What a ballot form shows, on the phone and in the clerks' entry form alike: the
+    session, its frozen questionnaire, and `rows`: (subject, its items) in ballot order."""
+    questionnaire = session.frozen_questionnaire()
+    rows = [(subject, questionnaire.items_for(subject.kind)) for subject in session.subjects]
+    return {"session": session, "questionnaire": questionnaire, "rows": rows}
 
 
 def token_hash(token: str) -> str:
@@ -194,8 +196,8 @@ def cast(code, submit_token: str, submission: Submission) -> None:
     atomically.
 
     The ballot is sealed before the write begins, so no lock waits on the cryptography. The
-    write is the one of every phone, so its statements go straight to the driver
-    (extensions.driver_execute):
+    write is the one of every phone, so its statements go straight to a pooled driver
+    connection, outside the ORM session (extensions.pooled_driver_connection):
     - PostgreSQL: ONE statement in autocommit (CLAIM_AND_STORE): a share lock on the session
       row while it is open (a concurrent close waits for this ballot, or this ballot waits for
       the close and then sees it), the code's claim, and the sealed ballot's insert only if
@@ -217,19 +219,32 @@ def cast(code, submit_token: str, submission: Submission) -> None:
         "ballot_id": random_id(),
         "box": box,
     }
-    if outside_transactions():  # PostgreSQL
-        stored = driver_execute(CLAIM_AND_STORE, params).rowcount == 1
-    else:
-        stored = driver_execute(CLAIM_IN_OPEN_SESSION, params).rowcount == 1
-        if stored:
-            driver_execute(INSERT_SEALED, params)
+    with pooled_driver_connection() as connection:
+        if connection.dialect == "postgresql":  # autocommit: the statement is the transaction
+            stored = connection.execute(CLAIM_AND_STORE, params).rowcount == 1
+        else:
+            stored = claim_on_sqlite(connection, params)
     if stored:
-        db.session.commit()
         return
-    db.session.rollback()
     problem = refusal(code, submit_token)
     if problem is not None:
         raise CodeRefused(problem)
+
+
+def claim_on_sqlite(connection, params: dict) -> bool:
+    """Claim the code and insert the sealed ballot in one write transaction; whether it took."""
+    begin_write(connection.connection)
+    try:
+        stored = connection.execute(CLAIM_IN_OPEN_SESSION, params).rowcount == 1
+        if stored:
+            connection.execute(INSERT_SEALED, params)
+            connection.connection.commit()  # FULL sync: durable once this returns
+        else:
+            connection.connection.rollback()
+    except BaseException:
+        connection.connection.rollback()
+        raise
+    return stored
 
 
 def refusal(code, submit_token: str) -> CodeProblem | None:

@@ -23,20 +23,24 @@ import hmac
 import math
 import time
 
-import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import SQLAlchemyError
 
-from survey.extensions import db, write_intent
+from survey.extensions import db
 from survey.models import LoginFailure
-from survey.services.ratelimit import client_address, network_of, window_counts
-from survey.services.upsert import upsert
+from survey.services.ratelimit import (
+    WINDOW_MINUTES,  # one window for every count table (window_counts, delete_expired)
+    client_address,
+    counting_failures,
+    delete_expired,
+    increment,
+    network_of,
+    window_counts,
+)
 
 ACCOUNT_PER_MINUTE = 5
 ACCOUNT_PER_HOUR = 20
 NETWORK_PER_MINUTE = 20
 NETWORK_PER_HOUR = 60
-WINDOW_MINUTES = 60
 
 
 def current_minute() -> int:
@@ -98,28 +102,7 @@ def refusal_message(minutes: int) -> str:
 def record_failure(username: str, minute: int | None = None) -> None:
     """Charge one failed login to the account and the network, in its own transaction."""
     minute = current_minute() if minute is None else minute
-    db.session.rollback()
-    token = write_intent.set(True)
-    try:
+    with counting_failures(current_app.logger, "a failed login"):
         for bucket in buckets(username).values():
-            db.session.execute(_increment(bucket, minute))
-        db.session.execute(
-            sa.delete(LoginFailure)
-            .where(LoginFailure.minute <= minute - WINDOW_MINUTES)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-    except SQLAlchemyError:
-        db.session.rollback()
-        current_app.logger.warning("could not record a failed login", exc_info=True)
-    finally:
-        write_intent.reset(token)
-
-
-def _increment(bucket: str, minute: int):
-    return upsert(
-        LoginFailure,
-        {"bucket": bucket, "minute": minute, "count": 1},
-        key=[LoginFailure.bucket, LoginFailure.minute],
-        set_={"count": LoginFailure.count + 1},
-    )
+            db.session.execute(increment(LoginFailure, bucket, minute))
+        delete_expired(minute, LoginFailure)

@@ -19,6 +19,8 @@ The table holds no address: the bucket is an HMAC (keyed with SECRET_KEY) of the
 network, /24 for IPv4 and /64 for IPv6, and the minute is the Unix minute.
 """
 
+import contextlib
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -74,8 +76,13 @@ def network_of(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+@functools.lru_cache(maxsize=4096)
 def bucket_for(address: str, secret: str) -> str:
-    """Key the client's network so that the table never holds an address."""
+    """Key the client's network so that the table never holds an address.
+
+    Remembered per worker: a phone's GET and POST (and the hall's neighbours) ask again, and
+    parsing the address and the HMAC cost more than the rest of a ballot lookup's Python.
+    """
     message = f"failed-code:{network_of(address)}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
@@ -110,38 +117,48 @@ def record_failure(bucket: str | None = None, minute: int | None = None) -> None
     """Count one failed lookup for this client network, in its own short transaction."""
     bucket = bucket or current_bucket()
     minute = current_minute() if minute is None else minute
-    # The request's read transaction ends here: upgrading it to a write could fail under
-    # SQLite's WAL (SQLITE_BUSY_SNAPSHOT). Nothing was written by a refused lookup.
+    with counting_failures(log, "a failed ballot-code attempt"):
+        db.session.execute(increment(FailedAttempt, bucket, minute))
+        if random.randrange(CLEANUP_ONE_IN) == 0:
+            delete_expired(minute)
+
+
+@contextlib.contextmanager
+def counting_failures(logger: logging.Logger, what: str):
+    """Write failure counts in their own short transaction, committed at the end.
+
+    They must outlive the refusal (a 4xx) that the request ends with, so the request's read
+    transaction ends first: upgrading it to a write could fail under SQLite's WAL
+    (SQLITE_BUSY_SNAPSHOT), and a refused request wrote nothing. A busy database is logged,
+    not raised: it must not turn a refusal page into a server error.
+    """
     db.session.rollback()
     token = write_intent.set(True)
     try:
-        db.session.execute(_increment(bucket, minute))
-        if random.randrange(CLEANUP_ONE_IN) == 0:
-            delete_expired(minute)
+        yield
         db.session.commit()
     except SQLAlchemyError:
-        # A busy database must not turn a "code not found" page into a server error.
         db.session.rollback()
-        log.warning("could not record a failed ballot-code attempt", exc_info=True)
+        logger.warning("could not record %s", what, exc_info=True)
     finally:
         write_intent.reset(token)
 
 
-def delete_expired(minute: int | None = None) -> None:
-    """Delete counts older than the hour window (in the caller's transaction)."""
+def delete_expired(minute: int | None = None, model=FailedAttempt) -> None:
+    """Delete a count table's rows older than the hour window (in the caller's transaction)."""
     minute = current_minute() if minute is None else minute
     db.session.execute(
-        sa.delete(FailedAttempt)
-        .where(FailedAttempt.minute <= minute - WINDOW_MINUTES)
+        sa.delete(model)
+        .where(model.minute <= minute - WINDOW_MINUTES)
         .execution_options(synchronize_session=False)
     )
 
 
-def _increment(bucket: str, minute: int):
-    """Count one more failure in this bucket and minute."""
+def increment(model, bucket: str, minute: int):
+    """Count one more failure in this bucket and minute (FailedAttempt or LoginFailure)."""
     return upsert(
-        FailedAttempt,
+        model,
         {"bucket": bucket, "minute": minute, "count": 1},
-        key=[FailedAttempt.bucket, FailedAttempt.minute],
-        set_={"count": FailedAttempt.count + 1},
+        key=[model.bucket, model.minute],
+        set_={"count": model.count + 1},
     )

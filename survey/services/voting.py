@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from survey.domain.questionnaire import Questionnaire
-from survey.extensions import db, driver_execute, outside_transactions
+from survey.extensions import db, pooled_driver_connection
 from survey.models import CodeStatus, EvalSession, SessionState, SubjectRole
 from survey.security import code_hash
 from survey.services import ratelimit
@@ -69,21 +69,27 @@ class CodeLookup:
         return self.status == CodeStatus.USED and self.submit_token_hash == token_hash(submit_token)
 
 
-def look_up(typed: str) -> CodeLookup:
-    """Return the code if it may vote now; raise Throttled or CodeRefused (saying why) if not."""
+def look_up(typed: str, address: str | None = None) -> CodeLookup:
+    """Return the code if it may vote now; raise Throttled or CodeRefused (saying why) if not.
+
+    `address` is the client's (the request's when None). One statement on a pooled driver
+    connection in autocommit, outside the ORM session: one consistent read needs no
+    transaction, and on PostgreSQL no BEGIN/ROLLBACK round trips.
+    """
+    config = current_app.config
     minute = ratelimit.current_minute()
     per_minute, per_hour = ratelimit.limits()
-    wanted = code_hash(current_app.config["BALLOT_CODE_KEY"], typed)
-    outside_transactions()  # one consistent statement: no BEGIN/ROLLBACK round trips needed
-    row = driver_execute(
-        LOOKUP,
-        {
-            "bucket": ratelimit.current_bucket(),
-            "minute": minute,
-            "window_start": minute - ratelimit.WINDOW_MINUTES,
-            "code_hash": wanted if looks_like_code(typed) else "",
-        },
-    ).fetchone()
+    wanted = code_hash(config["BALLOT_CODE_KEY"], typed)
+    if address is None:
+        address = ratelimit.client_address()
+    params = {
+        "bucket": ratelimit.bucket_for(address, str(config["SECRET_KEY"])),
+        "minute": minute,
+        "window_start": minute - ratelimit.WINDOW_MINUTES,
+        "code_hash": wanted if looks_like_code(typed) else "",
+    }
+    with pooled_driver_connection() as connection:
+        row = connection.execute(LOOKUP, params).fetchone()
     this_minute, this_hour, code_id, status, group_id, token, session_id, state = row[:8]
     if this_minute >= per_minute or this_hour >= per_hour:
         raise Throttled()

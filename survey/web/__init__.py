@@ -31,6 +31,7 @@ def register_views(app: Flask) -> None:
     areas = (auth, admin, sessions, codes, vote, paper, screen, results, seasons, inquiries)
     for area in (*areas, rectification, people, ops):
         app.register_blueprint(area.bp)
+    vote.install_fast_path(app)  # a phone's ordinary GET and POST skip Flask's machinery
     app.add_template_filter(decimal_text, "decimal")
 
     @app.before_request

@@ -33,8 +33,11 @@ def init_compression(app: Flask) -> None:
     app.after_request(compress)
 
 
-def accepts_gzip() -> bool:
-    for part in request.headers.get("Accept-Encoding", "").lower().split(","):
+def accepts_gzip(accept_encoding: str | None = None) -> bool:
+    """Whether the request's Accept-Encoding (or the one given) takes gzip."""
+    if accept_encoding is None:
+        accept_encoding = request.headers.get("Accept-Encoding", "")
+    for part in accept_encoding.lower().split(","):
         coding, _, params = part.partition(";")
         if coding.strip() in ("gzip", "*"):
             return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from survey.services import ServiceError
-from survey.services.ballots import ballot_rows
+from survey.services.ballots import ballot_grid
 from survey.services.paper import (
     OUTCOME_MESSAGES,
     PaperOutcome,
@@ -20,13 +20,9 @@ bp = Blueprint("paper", __name__, url_prefix="/sessions/<id:session_id>/paper")
 
 
 def render_entry(session, chosen=None, status=200):
-    questionnaire = session.frozen_questionnaire()
-    rows = ballot_rows(session, questionnaire)
     page = render_template(
         "paper/entry.html",
-        session=session,
-        questionnaire=questionnaire,
-        rows=rows,
+        **ballot_grid(session),
         chosen=chosen or {},
         mismatches=mismatches(session),
         pending=pending_count(session),

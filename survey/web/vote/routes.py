@@ -1,5 +1,6 @@
 """The attendee's pages: code entry, the ballot, the receipt. No login, no cookie needed."""
 
+import contextlib
 import hmac
 import secrets
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ from survey.services.ballots import (
     BallotInvalid,
     CodeProblem,
     CodeRefused,
-    ballot_rows,
+    ballot_grid,
     cast,
     parse_submission,
 )
@@ -36,11 +37,13 @@ bp = Blueprint("vote", __name__, url_prefix="/v")
 MAX_BALLOT_BYTES = 256 * 1024
 
 
+# Nothing of a ballot may stay in caches or leak through the Referer header.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 @bp.after_request
 def private_page(response):
-    # Nothing of a ballot may stay in caches or leak through the Referer header.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.update(PRIVATE_HEADERS)
     return response
 
 
@@ -118,43 +121,94 @@ def submit():
         abort(413)
     check_origin()
     form = request.form.to_dict()
+    with reading():  # a ballot shown again is read without SQLite's write lock too
+        try:
+            checked = checked_submission(form)
+        except Incomplete:
+            message = "提交的测评表不完整，请重新扫码填写。"
+            return render_template("vote/problem.html", title="提交不完整", message=message), 400
+        except BallotInvalid as error:
+            found, typed = error.found, error.typed
+            return render_ballot(found, typed, chosen=form, error=str(error), status=400)
+        except Unconfirmed as missing:
+            found, typed, lines = missing.found, missing.typed, missing.lines
+            return render_ballot(found, typed, chosen=form, unanswered=lines)
+    if checked is not None:
+        cast(*checked)
+    return redirect(url_for("vote.done"), code=303)
+
+
+class Incomplete(Exception):
+    """A submit without its code or form token: not a ballot page's."""
+
+
+class Unconfirmed(Exception):
+    """Lines were left blank and the rater has not yet confirmed the abstentions."""
+
+    def __init__(self, found: CodeLookup, typed: str, lines: int):
+        super().__init__(lines)
+        self.found, self.typed, self.lines = found, typed, lines
+
+
+def checked_submission(form: dict, address: str | None = None):
+    """Check a posted ballot: (code, form token, submission) to cast, or None for a repeat of
+    a submission already stored.
+
+    Raises Incomplete, Throttled, CodeRefused, BallotInvalid (carrying `found` and `typed`
+    for the page that shows the ballot again) or Unconfirmed. `form` loses the code, token
+    and confirmation fields. Reads without SQLite's write lock and ends the read, so that
+    cast() begins its own short write transaction.
+    """
     typed = form.pop("code", "")
     token = form.pop("token", "")
     confirmed = form.pop("confirm_partial", "") == "1"
     if not typed or not token or len(token) > 64:
-        message = "提交的测评表不完整，请重新扫码填写。"
-        return render_template("vote/problem.html", title="提交不完整", message=message), 400
-    # Read without SQLite's write lock; only cast() below writes, in a short transaction.
-    reading = write_intent.set(False)
-    try:
-        found = look_up(typed)
+        raise Incomplete()
+    with reading():
+        found = look_up(typed, address)
         if found.is_repeat(token):  # this very submission was already stored
-            return redirect(url_for("vote.done"), code=303)
+            return None
         may_vote(found)
         try:
             submission = parse_submission(form_for(found), form)
         except BallotInvalid as error:
-            session = db.session.get(EvalSession, found.session_id)
-            return render_ballot(session, typed, chosen=form, error=str(error), status=400)
-        missing = submission.unanswered
-        if missing and not confirmed:
-            session = db.session.get(EvalSession, found.session_id)
-            return render_ballot(session, typed, chosen=form, unanswered=missing, status=200)
-        db.session.rollback()  # end the read: on SQLite the write begins with BEGIN IMMEDIATE
+            error.found, error.typed = found, typed
+            raise
+        if submission.unanswered and not confirmed:
+            raise Unconfirmed(found, typed, submission.unanswered)
+        if db.session.registry.has():
+            db.session.rollback()  # end any read the form's first load began
+    return found, token, submission
+
+
+@contextlib.contextmanager
+def reading():
+    """Let what runs inside read without taking SQLite's write lock (BEGIN, not IMMEDIATE)."""
+    token = write_intent.set(False)
+    try:
+        yield
     finally:
-        write_intent.reset(reading)
-    cast(found, token, submission)
-    return redirect(url_for("vote.done"), code=303)
+        write_intent.reset(token)
 
 
 def show_ballot(typed: str):
     found = may_vote(look_up(typed))
+    return ballot_page(found).response(hole_values(typed))
+
+
+def hole_values(typed: str) -> list:
+    """What fills the page's holes: the code as printed on the card, a fresh form token."""
     code = display_code(canonical_code(typed))
-    return ballot_page(found).response([escape(code), escape(secrets.token_urlsafe(24))])
+    return [escape(code), escape(secrets.token_urlsafe(24))]
 
 
 CODE_HOLE, TOKEN_HOLE = "@@code@@", "@@token@@"
 _pages: dict[tuple, SplicedPage] = {}
+
+
+def cached_page(found: CodeLookup) -> SplicedPage | None:
+    """The session's ballot page if this worker has rendered it already."""
+    return _pages.get(found.session_key)
 
 
 def ballot_page(found: CodeLookup) -> SplicedPage:
@@ -162,10 +216,9 @@ def ballot_page(found: CodeLookup) -> SplicedPage:
 
     Its key is read with the code on every request (services/voting.py says why it suffices).
     """
-    page = _pages.get(found.session_key)
+    page = cached_page(found)
     if page is None:
-        session = db.session.get(EvalSession, found.session_id)
-        html, _ = render_ballot(session, CODE_HOLE, token=TOKEN_HOLE)
+        html, _ = render_ballot(found, CODE_HOLE, token=TOKEN_HOLE)
         before_code, rest = html.split(f'value="{CODE_HOLE}"')
         before_token, after_token = rest.split(f'value="{TOKEN_HOLE}"')
         page = SplicedPage([f'{before_code}value="', f'"{before_token}value="', f'"{after_token}'])
@@ -173,14 +226,10 @@ def ballot_page(found: CodeLookup) -> SplicedPage:
     return page
 
 
-def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=200, token=None):
-    questionnaire = session.frozen_questionnaire()
-    rows = ballot_rows(session, questionnaire)
+def render_ballot(found, typed, chosen=None, error=None, unanswered=0, status=200, token=None):
     html = render_template(
         "vote/ballot.html",
-        session=session,
-        questionnaire=questionnaire,
-        rows=rows,
+        **ballot_grid(db.session.get(EvalSession, found.session_id)),
         code=typed if typed == CODE_HOLE else display_code(canonical_code(typed)),
         token=token or secrets.token_urlsafe(24),
         chosen=chosen or {},
@@ -193,8 +242,13 @@ def render_ballot(session, typed, chosen=None, error=None, unanswered=0, status=
 def check_origin() -> None:
     """Refuse a ballot posted from another site (when the browser says where it came from)."""
     origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if not origin or origin == "null":
-        return  # some in-app browsers send neither; the code is still required
-    allowed = {request.host, urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc}
-    if urlsplit(origin).netloc not in allowed:
+    if not origin_allowed(origin, request.host):
         abort(403)
+
+
+def origin_allowed(origin: str | None, host: str) -> bool:
+    """Whether a post whose Origin (or Referer) is `origin` may come to this server at `host`."""
+    if not origin or origin == "null":
+        return True  # some in-app browsers send neither; the code is still required
+    allowed = {host, urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc}
+    return urlsplit(origin).netloc in allowed
