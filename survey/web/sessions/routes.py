@@ -595,37 +595,43 @@ def use_questionnaire(session: EvalSession, form: TemplateForm):
 # ---- open and close -----------------------------------------------------------------------
 
 
-def opening_page(session: EvalSession, form: ConfirmForm):
-    return render_template(
-        "organize/confirm_open.html",
-        session=session,
-        form=form,
-        questionnaire=session_service.questionnaire_of(session),
-        counts=code_service.code_counts(session),
-        problems=session_service.opening_problems(session),
-    )
+def confirm_page(template: str, **figures):
+    """The page that asks to confirm opening or closing: the session, the box to tick and
+    these figures of the session (each a function of it)."""
 
+    def page(session: EvalSession, form: ConfirmForm):
+        shown = {name: figure(session) for name, figure in figures.items()}
+        return render_template(template, session=session, form=form, **shown)
 
-def closing_page(session: EvalSession, form: ConfirmForm):
-    return render_template(
-        "organize/confirm_close.html",
-        session=session,
-        form=form,
-        progress=session_service.progress(session),
-    )
+    return page
 
 
 # Opening and closing are confirmed on a page of their own, then back to the session's page.
 confirmed = posts(bp, organizing, None, page_of("organize.session_detail"))
 
 
-@confirmed("/sessions/<id:session_id>/open", form=ConfirmForm, page=opening_page, shows=True)
+@confirmed(
+    "/sessions/<id:session_id>/open",
+    form=ConfirmForm,
+    page=confirm_page(
+        "organize/confirm_open.html",
+        questionnaire=session_service.questionnaire_of,
+        counts=code_service.code_counts,
+        problems=session_service.opening_problems,
+    ),
+    shows=True,
+)
 def open_session(session: EvalSession, form: ConfirmForm):
     session_service.open_session(session, current_user)
     return "测评已开始，参评人员现在可以扫码填写测评表。"
 
 
-@confirmed("/sessions/<id:session_id>/close", form=ConfirmForm, page=closing_page, shows=True)
+@confirmed(
+    "/sessions/<id:session_id>/close",
+    form=ConfirmForm,
+    page=confirm_page("organize/confirm_close.html", progress=session_service.progress),
+    shows=True,
+)
 def close_session(session: EvalSession, form: ConfirmForm):
     closing.begin_close(session, current_user)
     return _close_in_background(session)
