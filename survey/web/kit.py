@@ -150,7 +150,9 @@ def posts(bp, guard, page, back):
     reason. `page(loaded, form, **values)` and `back(loaded, **values)` are the area's; a post
     may name its own. `form` is the post's form class, None for a button without one. A post
     that `shows` its page answers GET too, with the page and the form not yet filled in. The
-    endpoint is the function's name unless `endpoint` says otherwise.
+    endpoint is the function's name unless `endpoint` says otherwise. Where the page itself
+    needs what else the URL names, `load(loaded, **values)` turns the URL's values into what
+    page, back and work take, before anything else: what is missing is then a plain 404.
 
         on_subjects = posts(bp, organizing, page, page_of("organize.subjects"))
 
@@ -161,9 +163,13 @@ def posts(bp, guard, page, back):
             return f"已删除“{subject.name}”的述职报告。"
     """
 
-    def post(rule: str, form=ActionForm, page=page, back=back, shows=False, endpoint=None):
+    def post(
+        rule: str, form=ActionForm, page=page, back=back, shows=False, endpoint=None, load=None
+    ):
         def register(work):
             def view(loaded, **values):
+                if load is not None:
+                    values = load(loaded, **values)
                 submitted = form() if form else None
                 if request.method != "POST":
                     return page(loaded, submitted, **values)

@@ -64,39 +64,41 @@ def subject(session_id: int, subject_id: int):
     return subject_page(get_for(current_user, session_id, organize=False), subject_id)
 
 
-def subject_of_item(session: EvalSession, item_id: int) -> int:
-    return rectification_service.get_item(session, item_id).subject_id
-
-
-# Both posts go back to the subject's page.
+# Both posts record something on a subject's page, and go back to it.
 recorded = posts(
     bp,
     organizing,
-    lambda session, form, subject_id: subject_page(session, subject_id, form),
-    lambda session, subject_id: url_for(
-        "rectification.subject", session_id=session.id, subject_id=subject_id
+    lambda session, form, subject, **_: subject_page(session, subject.id),
+    lambda session, subject, **_: url_for(
+        "rectification.subject", session_id=session.id, subject_id=subject.id
     ),
 )
 
 
-@recorded("/sessions/<id:session_id>/rectification/<id:subject_id>", form=ItemForm)
-def add_item(session: EvalSession, form: ItemForm, subject_id: int):
-    subject = get_subject(session, subject_id)
+@recorded(
+    "/sessions/<id:session_id>/rectification/<id:subject_id>",
+    form=ItemForm,
+    page=lambda session, form, subject: subject_page(session, subject.id, form),
+    load=lambda session, subject_id: {"subject": get_subject(session, subject_id)},
+)
+def add_item(session: EvalSession, form: ItemForm, subject):
     rectification_service.add_item(
         session, subject, form.issue.data or "", form.due_on.data, current_user
     )
     return "已登记整改事项。"
 
 
+def item_and_subject(session: EvalSession, item_id: int) -> dict:
+    item = rectification_service.get_item(session, item_id)
+    return {"item_id": item.id, "subject": get_subject(session, item.subject_id)}
+
+
 @recorded(
     "/sessions/<id:session_id>/rectification/items/<id:item_id>/report",
     form=ReportForm,
-    page=lambda session, form, item_id: subject_page(session, subject_of_item(session, item_id)),
-    back=lambda session, item_id: url_for(
-        "rectification.subject", session_id=session.id, subject_id=subject_of_item(session, item_id)
-    ),
+    load=item_and_subject,
 )
-def report(session: EvalSession, form: ReportForm, item_id: int):
+def report(session: EvalSession, form: ReportForm, item_id: int, subject):
     rectification_service.record_report(session, item_id, form.report.data or "", current_user)
     return "已登记整改情况。"
 
