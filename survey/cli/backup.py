@@ -3,7 +3,7 @@
 import click
 
 from survey.cli.boundary import one_transaction
-from survey.services.backup import BackupError, backup, engine_name, restore
+from survey.services.backup import backup, engine_name, restore
 
 
 @click.command("backup")
@@ -11,10 +11,7 @@ from survey.services.backup import BackupError, backup, engine_name, restore
 @one_transaction
 def backup_command(path: str) -> None:
     """Write a consistent backup of the whole database to PATH (safe while serving)."""
-    try:
-        written = backup(path)
-    except BackupError as error:
-        raise click.ClickException(str(error)) from error
+    written = backup(path)
     size = written.stat().st_size
     click.echo(f"已备份{engine_label()}数据库到 {written}（{size / 1024:.0f} KB）。")
     click.echo("提示：备份不含测评码密钥（instance/ballot_code_key），请另行妥善保管实例文件夹。")
@@ -31,10 +28,7 @@ def restore_command(path: str, yes: bool) -> None:
             f"恢复将用 {path} 替换{engine_label()}数据库中的全部数据，之后的改动都会丢失。确定吗？",
             abort=True,
         )
-    try:
-        restore(path)
-    except BackupError as error:
-        raise click.ClickException(str(error)) from error
+    restore(path)
     click.echo(f"已从 {path} 恢复{engine_label()}数据库。")
 
 

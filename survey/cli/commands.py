@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from survey.cli.boundary import one_transaction
+from survey.cli.boundary import named_session, one_transaction
 from survey.extensions import db
 from survey.links import vote_url
 from survey.models import Role
@@ -76,10 +76,7 @@ def create_user_command(username: str, role: str, display_name: str, password: s
     """Add an account (admin, organizer or assessor)."""
     from survey.services.accounts import create_user
 
-    try:
-        user = create_user(username, password, Role(role), display_name)
-    except ServiceError as error:
-        raise click.ClickException(str(error)) from error
+    user = create_user(username, password, Role(role), display_name)
     click.echo(f"已创建用户 {user.username}（{user.role.label}）。")
 
 
@@ -158,18 +155,12 @@ def close_command(session_id: int) -> None:
 def export_command(session_id: int, kind: str, out: str) -> None:
     """Export a closed session's results (JSON keys as in `survey score --json`, plus the seal)."""
     from survey.exports import build_export
-    from survey.models import EvalSession
     from survey.services.audit import record
     from survey.services.results import compute_results, require_closed
 
-    session = db.session.get(EvalSession, session_id)
-    if session is None:
-        raise click.ClickException(f"测评 {session_id} 不存在。")
-    try:
-        require_closed(session)
-        data = build_export(compute_results(session), kind)
-    except ServiceError as error:
-        raise click.ClickException(str(error)) from error
+    session = named_session(session_id)
+    require_closed(session)
+    data = build_export(compute_results(session), kind)
     Path(out).write_bytes(data)
     record(None, "export", session.id, f"命令行导出 {kind}")
     db.session.commit()
@@ -197,10 +188,7 @@ def verify_command(file: str, keys: tuple[str, ...]) -> None:
     if Path(file).stat().st_size > MAX_ARCHIVE_BYTES:  # refuse before reading it into memory
         click.echo(f"未通过\n  ✗ 归档文件超过{size_text(MAX_ARCHIVE_BYTES)}的上限，未予校验。")
         raise SystemExit(1)
-    try:
-        trust = instance_trust([Path(k).read_bytes() for k in keys])
-    except ServiceError as error:
-        raise click.ClickException(str(error)) from error
+    trust = instance_trust([Path(k).read_bytes() for k in keys])
     verdict = verify_upload(Path(file).read_bytes(), trust)
     click.echo(verdict.text)
     if not verdict.ok:

@@ -2,7 +2,7 @@
 
 import click
 
-from survey.cli.boundary import one_transaction
+from survey.cli.boundary import named_session, one_transaction
 
 
 @click.command("sign-off")
@@ -17,16 +17,8 @@ from survey.cli.boundary import one_transaction
 @one_transaction
 def sign_off_command(session_id: int, signer: str, waive_parts: bool) -> None:
     """Seal and sign every figure of a closed session (the result seal)."""
-    from survey.extensions import db
-    from survey.models import EvalSession
-    from survey.services import ServiceError
     from survey.services.signoff import sign_off
 
-    session = db.session.get(EvalSession, session_id)
-    if session is None:
-        raise click.ClickException(f"测评 {session_id} 不存在。")
-    try:
-        seal = sign_off(session, None, signer=signer, waive_parts=waive_parts)
-    except ServiceError as error:
-        raise click.ClickException(str(error)) from error
+    session = named_session(session_id)
+    seal = sign_off(session, None, signer=signer, waive_parts=waive_parts)
     click.echo(f"测评“{session.title}”（编号 {session.id}）已签发，结果封存码 {seal}")

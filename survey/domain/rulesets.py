@@ -264,6 +264,14 @@ class _Parser:
         except ValueError as exc:
             raise self.fail(f"{key} {exc}", section, row) from None
 
+    def scored_table(self, data: Mapping[str, object], section: str) -> tuple[dict, Fraction]:
+        """Read a table of bands out of a positive `full_score` (扣分, 考评等次)."""
+        body = self.table(data, section, {"title", "full_score", "bands"}, {"full_score", "bands"})
+        full = self.number(body, "full_score", section)
+        if full <= 0:
+            raise self.fail("full_score 应为正数", section)
+        return body, full
+
     def bands(
         self,
         body: Mapping[str, object],
@@ -323,12 +331,7 @@ class _Parser:
 
         if "personal_deduction" in data:
             section = "personal_deduction"
-            body = self.table(
-                data, section, {"title", "full_score", "bands"}, {"full_score", "bands"}
-            )
-            full = self.number(body, "full_score", section)
-            if full <= 0:
-                raise self.fail("full_score 应为正数", section)
+            body, full = self.scored_table(data, section)
 
             def deduction(raw: object) -> BandValue:
                 value = _non_negative(raw)
@@ -337,12 +340,7 @@ class _Parser:
                 return value
 
             tables["personal_deduction"] = self.bands(
-                body,
-                section,
-                BoundUnit.PERCENT,
-                deduction,
-                Fraction(1),
-                "个人民主测评扣分",
+                body, section, BoundUnit.PERCENT, deduction, Fraction(1), "个人民主测评扣分"
             )
             tables["personal_full_score"] = full
 
@@ -360,20 +358,9 @@ class _Parser:
             tables["rater_group_weights"] = MappingProxyType(self.group_weights(data))
 
         if "grades" in data:
-            section = "grades"
-            body = self.table(
-                data, section, {"title", "full_score", "bands"}, {"full_score", "bands"}
-            )
-            full = self.number(body, "full_score", section)
-            if full <= 0:
-                raise self.fail("full_score 应为正数", section)
+            body, full = self.scored_table(data, "grades")
             tables["grades"] = self.bands(
-                body,
-                section,
-                BoundUnit.POINTS,
-                _label,
-                full,
-                "考评等次",
+                body, "grades", BoundUnit.POINTS, _label, full, "考评等次"
             )
 
         if "rate_grades" in data:

@@ -235,32 +235,24 @@ def score_meeting(
     results: list[SubjectResult] = []
     for item in subjects:
         rate = ruleset.rate_of(item.votes)
+        # The team is scored in points; a member by deduction and a personal score.
+        points = deduction = personal = None
         if item.role is SubjectRole.TEAM:
-            results.append(
-                SubjectResult(
-                    item.subject,
-                    item.role,
-                    item.counts,
-                    rate,
-                    points=team_points(ruleset, rate),
-                    deduction=None,
-                    personal=None,
-                    final=team_final,
-                )
-            )
-            continue
-        personal = personal_score(ruleset, rate)
-        final = None
-        if personal is not None and team_scaled is not None:
-            final = final_score(ruleset, item.role, personal, team_scaled)
+            points, final = team_points(ruleset, rate), team_final
+        else:
+            deduction = personal_deduction(ruleset, rate)
+            personal = personal_score(ruleset, rate)
+            final = None
+            if personal is not None and team_scaled is not None:
+                final = final_score(ruleset, item.role, personal, team_scaled)
         results.append(
             SubjectResult(
                 item.subject,
                 item.role,
                 item.counts,
                 rate,
-                points=None,
-                deduction=personal_deduction(ruleset, rate),
+                points=points,
+                deduction=deduction,
                 personal=personal,
                 final=final,
             )

@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from survey.domain.roles import SubjectRole
+from survey.reports import palette
 from survey.reports.figures import (
     NO_VALID_VOTES,
     option_labels,
@@ -34,19 +35,6 @@ from survey.reports.fonts import (
     FALLBACK_FONTS,
     FALLBACK_MATPLOTLIB_NAMES,
     cjk_font_path,
-)
-from survey.reports.palette import (
-    ABSTAIN_COLOUR,
-    ABSTAIN_LABEL,
-    BAR_COLOUR,
-    DARK_COLOURS,
-    MEMBER_LINE_COLOUR,
-    MEMBER_LINE_LABEL,
-    TEAM_LINE_COLOUR,
-    TEAM_LINE_LABEL,
-    item_label,
-    option_colours,
-    row_label,
 )
 
 if TYPE_CHECKING:  # the shape reports take; services build it
@@ -131,16 +119,30 @@ def png(figure: Figure, dpi: int = 200) -> bytes:
 
 def distribution_figure(results: SessionResults) -> Figure:
     """Draw each subject's votes per option and abstentions as stacked bars."""
+    return _subject_bars(results, "本测评表按分值计分，没有单项评价分布", _distribution)
+
+
+def rates_figure(results: SessionResults) -> Figure:
+    """Draw each subject's 较好以上率 as a bar against the band lines of its own table."""
+    return _subject_bars(results, "本测评表按分值计分，不计较好以上率", _rates)
+
+
+def _subject_bars(results: SessionResults, when_none: str, draw) -> Figure:
+    """A figure of one bar a subject scored by rate, drawn by `draw(figure, axes, results,
+    rows)`; the message `when_none` when the questionnaire scores none that way."""
     rows = scored_rows(results)
     figure = _new_figure(len(rows))
     if not rows:
-        return _empty(figure, "本测评表按分值计分，没有单项评价分布")
-    axes = figure.subplots()
+        return _empty(figure, when_none)
+    return draw(figure, figure.subplots(), results, rows)
+
+
+def _distribution(figure: Figure, axes, results: SessionResults, rows) -> Figure:
     positions = list(range(len(rows)))
     left = [0] * len(rows)
     series = [
-        *zip(option_labels(results), option_colours(results), strict=True),
-        ((None, ABSTAIN_LABEL), ABSTAIN_COLOUR),
+        *zip(option_labels(results), palette.option_colours(results), strict=True),
+        ((None, palette.ABSTAIN_LABEL), palette.ABSTAIN_COLOUR),
     ]
     total = max((row.counts.valid + row.counts.abstain for row in rows), default=0) or 1
     for (key, label), colour in series:
@@ -156,38 +158,23 @@ def distribution_figure(results: SessionResults) -> Figure:
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="white" if colour in DARK_COLOURS else "black",
+                    color="white" if colour in palette.DARK_COLOURS else "black",
                 )
         left = [a + b for a, b in zip(left, values, strict=True)]
-    axes.set_yticks(positions, [row_label(row) for row in rows], fontsize=8)
-    axes.invert_yaxis()
+    _subjects_down(axes, rows)
     axes.set_xlim(0, total)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("票数", fontsize=9)
-    figure.suptitle(f"各测评对象评价分布（{item_label(results, rows)}）", fontsize=11)
-    axes.legend(
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncols=len(series),
-        fontsize=8,
-        frameon=False,
-    )
-    axes.spines[["top", "right"]].set_visible(False)
-    return figure
+    title = f"各测评对象评价分布（{palette.item_label(results, rows)}）"
+    return _finished(figure, axes, title, len(series))
 
 
-def rates_figure(results: SessionResults) -> Figure:
-    """Draw each subject's 较好以上率 as a bar against the band lines of its own table."""
-    rows = scored_rows(results)
-    figure = _new_figure(len(rows))
-    if not rows:
-        return _empty(figure, "本测评表按分值计分，不计较好以上率")
-    axes = figure.subplots()
+def _rates(figure: Figure, axes, results: SessionResults, rows) -> Figure:
     # Floats only place the bars; every printed figure comes from the exact Fraction.
     for y, row in enumerate(rows):
         team = row.spec.role == SubjectRole.TEAM
         if row.rate is not None:
-            axes.barh(y, float(row.rate * 100), height=0.6, color=BAR_COLOUR)
+            axes.barh(y, float(row.rate * 100), height=0.6, color=palette.BAR_COLOUR)
         table = table_of(results, row)
         if table is not None:
             for band in table.bands:
@@ -195,7 +182,7 @@ def rates_figure(results: SessionResults) -> Figure:
                     axes.plot(
                         [float(band.low * 100)] * 2,
                         [y - 0.42, y + 0.42],
-                        color=TEAM_LINE_COLOUR if team else MEMBER_LINE_COLOUR,
+                        color=palette.TEAM_LINE_COLOUR if team else palette.MEMBER_LINE_COLOUR,
                         linewidth=1.2,
                         linestyle="-" if team else "--",
                     )
@@ -214,9 +201,7 @@ def rates_figure(results: SessionResults) -> Figure:
             fontsize=8,
             color="#000000" if text != NO_VALID_VOTES else "#922b21",
         )
-    positions = list(range(len(rows)))
-    axes.set_yticks(positions, [row_label(row) for row in rows], fontsize=8)
-    axes.invert_yaxis()
+    _subjects_down(axes, rows)
     axes.set_xlim(0, 100)
     axes.set_ylim(len(rows) - 0.5, -0.5)
     # Thresholds 5 points apart would print on top of each other: the lines show them.
@@ -224,25 +209,38 @@ def rates_figure(results: SessionResults) -> Figure:
     axes.set_xticks(range(0, 101, 5), minor=True)
     label = results.questionnaire.rate_label
     axes.set_xlabel(label, fontsize=9)
-    figure.suptitle(f"{label}与分档线", fontsize=11)
     roles = {row.spec.role == SubjectRole.TEAM for row in rows}
     handles = [
-        Line2D([], [], color=TEAM_LINE_COLOUR, linewidth=1.2, label=TEAM_LINE_LABEL),
+        Line2D(
+            [], [], color=palette.TEAM_LINE_COLOUR, linewidth=1.2, label=palette.TEAM_LINE_LABEL
+        ),
         Line2D(
             [],
             [],
-            color=MEMBER_LINE_COLOUR,
+            color=palette.MEMBER_LINE_COLOUR,
             linewidth=1.2,
             linestyle="--",
-            label=MEMBER_LINE_LABEL,
+            label=palette.MEMBER_LINE_LABEL,
         ),
     ]
     handles = [handle for handle, team in zip(handles, (True, False), strict=True) if team in roles]
+    return _finished(figure, axes, f"{label}与分档线", len(handles), handles)
+
+
+def _subjects_down(axes, rows) -> None:
+    """One bar a subject, named on the left, the first at the top."""
+    axes.set_yticks(range(len(rows)), [palette.row_label(row) for row in rows], fontsize=8)
+    axes.invert_yaxis()
+
+
+def _finished(figure: Figure, axes, title: str, columns: int, handles=None) -> Figure:
+    """Title the figure, set the legend in one row above the plot, open the top and right."""
+    figure.suptitle(title, fontsize=11)
     axes.legend(
         handles=handles,
         loc="lower center",
         bbox_to_anchor=(0.5, 1.0),
-        ncols=len(handles),
+        ncols=columns,
         fontsize=8,
         frameon=False,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from survey.domain.roles import SubjectRole
+from survey.reports import palette
 from survey.reports.figures import (
     NO_VALID_VOTES,
     option_labels,
@@ -23,19 +24,6 @@ from survey.reports.figures import (
     rate_percent,
     scored_rows,
     table_of,
-)
-from survey.reports.palette import (
-    ABSTAIN_COLOUR,
-    ABSTAIN_LABEL,
-    BAR_COLOUR,
-    DARK_COLOURS,
-    MEMBER_LINE_COLOUR,
-    MEMBER_LINE_LABEL,
-    TEAM_LINE_COLOUR,
-    TEAM_LINE_LABEL,
-    item_label,
-    option_colours,
-    row_label,
 )
 
 if TYPE_CHECKING:  # the shape reports take; services build it
@@ -132,7 +120,7 @@ def _line(pdf, x1, y1, x2, y2, colour: str, width: float = 0.35, dashed: bool = 
 def _labels(pdf: ResultDocument, frame: Frame, rows, plot_top: float, width: float) -> None:
     for index, row in enumerate(rows):
         centre = plot_top + (index + 0.5) * frame.row
-        _text(pdf, pdf.l_margin, centre, width, row_label(row), LABEL_SIZE, "R")
+        _text(pdf, pdf.l_margin, centre, width, palette.row_label(row), LABEL_SIZE, "R")
 
 
 def _axis(pdf: ResultDocument, frame: Frame, bottom: float, ticks, label: str) -> None:
@@ -162,7 +150,7 @@ def _saved(pdf: ResultDocument):
 
 def _label_width(pdf: ResultDocument, rows) -> float:
     pdf.set_font(pdf.family, size=LABEL_SIZE)
-    widest = max((pdf.get_string_width(row_label(row)) for row in rows), default=10.0)
+    widest = max((pdf.get_string_width(palette.row_label(row)) for row in rows), default=10.0)
     return min(widest + 2.5, pdf.epw * 0.32)
 
 
@@ -176,12 +164,12 @@ def distribution(pdf: ResultDocument, results: SessionResults, heading: str) -> 
     options = option_labels(results)
     series = [
         *((key, label, colour) for (key, label), colour in
-          zip(options, option_colours(results), strict=True)),
-        (None, ABSTAIN_LABEL, ABSTAIN_COLOUR),
+          zip(options, palette.option_colours(results), strict=True)),
+        (None, palette.ABSTAIN_LABEL, palette.ABSTAIN_COLOUR),
     ]  # fmt: skip
     total = max((row.counts.valid + row.counts.abstain for row in rows), default=0) or 1
     step = _nice_step(total)
-    title = f"各测评对象评价分布（{item_label(results, rows)}）"
+    title = f"各测评对象评价分布（{palette.item_label(results, rows)}）"
     legend = [(label, colour, "box") for _, label, colour in series]
     label_width = _label_width(pdf, rows)
     height, per_page = _chunks(pdf, len(rows))
@@ -211,7 +199,7 @@ def distribution(pdf: ResultDocument, results: SessionResults, heading: str) -> 
                 text = str(value)
                 # Only where the segment is wide enough to hold its number.
                 if pdf.get_string_width(text) + 0.8 <= width:
-                    ink = "#ffffff" if colour in DARK_COLOURS else "#000000"
+                    ink = "#ffffff" if colour in palette.DARK_COLOURS else "#000000"
                     _text(pdf, x, centre, width, text, NUMBER_SIZE, "C", ink)
                 x += width
         ticks = [(frame.left + n * scale, str(n), True) for n in range(0, total + 1, step)]
@@ -242,8 +230,8 @@ def rates(pdf: ResultDocument, results: SessionResults, heading: str) -> None:
     legend = [
         entry
         for entry, team in (
-            ((TEAM_LINE_LABEL, TEAM_LINE_COLOUR, "solid"), True),
-            ((MEMBER_LINE_LABEL, MEMBER_LINE_COLOUR, "dashed"), False),
+            ((palette.TEAM_LINE_LABEL, palette.TEAM_LINE_COLOUR, "solid"), True),
+            ((palette.MEMBER_LINE_LABEL, palette.MEMBER_LINE_COLOUR, "dashed"), False),
         )
         if team in roles
     ]
@@ -264,7 +252,7 @@ def rates(pdf: ResultDocument, results: SessionResults, heading: str) -> None:
         for index, (row, text) in enumerate(zip(page, page_texts, strict=True)):
             centre = top + (index + 0.5) * frame.row
             if row.rate is not None and row.rate > 0:
-                pdf.set_fill_color(BAR_COLOUR)
+                pdf.set_fill_color(palette.BAR_COLOUR)
                 bar = frame.row * 0.6
                 pdf.rect(frame.left, centre - bar / 2, float(row.rate) * 100 * scale, bar, "F")
             table = table_of(results, row)
@@ -273,7 +261,7 @@ def rates(pdf: ResultDocument, results: SessionResults, heading: str) -> None:
                 if band.low > 0:
                     x = frame.left + float(band.low * 100) * scale
                     reach = frame.row * 0.42
-                    colour = TEAM_LINE_COLOUR if team else MEMBER_LINE_COLOUR
+                    colour = palette.TEAM_LINE_COLOUR if team else palette.MEMBER_LINE_COLOUR
                     _line(pdf, x, centre - reach, x, centre + reach, colour, 0.35, not team)
             ink = RED if text == NO_VALID_VOTES else "#000000"
             _text(pdf, frame.right + 1.5, centre, right_width - 1.5, text, LABEL_SIZE, "L", ink)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import Role, User
 from survey.security import check_password, hash_password, new_password
-from survey.services import NotFound, ServiceError
+from survey.services import ServiceError, one_of
 from survey.services.audit import record
 
 MIN_PASSWORD_LENGTH = 8
@@ -106,10 +106,7 @@ def rename(user: User, display_name: str, actor: User | None) -> None:
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("用户不存在。")
-    return user
+    return one_of(User, user_id, "用户不存在。")
 
 
 def all_users() -> list[User]:

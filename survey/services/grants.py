@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from survey.extensions import db
 from survey.models import EvalSession, GrantLevel, Role, SessionGrant, User
-from survey.services import NotAllowed, NotFound, ServiceError
+from survey.services import NotAllowed, ServiceError
+from survey.services.access import drop_grant, set_grant
 from survey.services.audit import record
 
 LEVEL_LABELS = {
@@ -60,16 +61,14 @@ def grant_session(
         raise ServiceError(
             f"“{name}”是{user.role.label}账号，只能授予查看结果权限；共同组织须是组织者账号。"
         )
-    grant = db.session.get(SessionGrant, (session.id, user.id))
-    if grant is not None and grant.level == level:
+    held = db.session.get(SessionGrant, (session.id, user.id))
+    if held is not None and held.level == level:
         raise ServiceError(f"“{name}”已有{SHORT_LABELS[level]}权限。")
-    if grant is None:
-        grant = SessionGrant(session_id=session.id, user_id=user.id, level=level)
-        db.session.add(grant)
+    grant, previous = set_grant(SessionGrant, level, session_id=session.id, user_id=user.id)
+    if previous is None:
         detail = f"授予 {_who(user)} {SHORT_LABELS[level]}权限"
     else:
-        detail = f"{_who(user)}：{SHORT_LABELS[grant.level]} → {SHORT_LABELS[level]}"
-        grant.level = level
+        detail = f"{_who(user)}：{SHORT_LABELS[previous]} → {SHORT_LABELS[level]}"
     record(actor, "grant_session", session.id, detail)
     db.session.flush()
     return grant
@@ -78,11 +77,8 @@ def grant_session(
 def revoke_session(session: EvalSession, user_id: int, actor: User) -> User:
     """Take the account's rights on the session away; it no longer sees the session at all."""
     _require_share(actor, session)
-    grant = db.session.get(SessionGrant, (session.id, user_id))
-    if grant is None:
-        raise NotFound("没有这项授权。")
+    grant = drop_grant(SessionGrant, session_id=session.id, user_id=user_id)
     user = db.session.get(User, user_id)
-    db.session.delete(grant)
     detail = f"取消 {_who(user)} 的{SHORT_LABELS[grant.level]}权限"
     record(actor, "revoke_session", session.id, detail)
     db.session.flush()

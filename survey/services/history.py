@@ -1,4 +1,5 @@
-"""A person's 廉政档案 view: their results across sessions and years."""
+"""A person's 廉政档案 view: their results across sessions and years, and what was filed
+about them."""
 
 from dataclasses import dataclass
 
@@ -37,3 +38,16 @@ def person_history(user: User, name: str) -> list[HistoryLine]:
             if row.spec.name == name
         )
     return lines
+
+
+def filed_about(user: User, name: str, model, *order_by) -> list[tuple[EvalSession, object]]:
+    """Return what was filed about `name` as a subject (`model`: the questions put to them,
+    their rectification items), each with its session, in the sessions this user may see."""
+    sessions = {s.id: s for s in visible_sessions(user)}
+    rows = db.session.scalars(
+        sa.select(model)
+        .join(Subject, Subject.id == model.subject_id)
+        .where(Subject.name == name, model.session_id.in_(sessions))
+        .order_by(*order_by)
+    )
+    return [(sessions[row.session_id], row) for row in rows]

@@ -44,10 +44,11 @@ from survey.models import (
     User,
 )
 from survey.security import canonical_code
-from survey.services import NotFound, ServiceError
+from survey.services import ServiceError, one_of
 from survey.services.anonymity import rewrite_inquiries
 from survey.services.audit import record
 from survey.services.ballots import lookup_code
+from survey.services.history import filed_about
 from survey.services.seasons import season_of_session
 from survey.services.sessions import visible_sessions
 from survey.services.upsert import upsert
@@ -162,10 +163,7 @@ def on_screen(session: EvalSession) -> list[Inquiry]:
 
 
 def get_inquiry(session: EvalSession, inquiry_id: str) -> Inquiry:
-    inquiry = db.session.get(Inquiry, inquiry_id)
-    if inquiry is None or inquiry.session_id != session.id:
-        raise NotFound("质询不存在。")
-    return inquiry
+    return one_of(Inquiry, inquiry_id, "质询不存在。", session_id=session.id)
 
 
 def calendar_for(session: EvalSession) -> Calendar:
@@ -258,11 +256,4 @@ def overdue_inquiries(user: User) -> list[OverdueInquiry]:
 
 def inquiries_about(user: User, name: str) -> list[tuple[EvalSession, Inquiry]]:
     """Return the questions put to a person (by name) in the sessions this user may see."""
-    sessions = {s.id: s for s in visible_sessions(user)}
-    rows = db.session.scalars(
-        sa.select(Inquiry)
-        .join(Subject, Subject.id == Inquiry.subject_id)
-        .where(Subject.name == name, Inquiry.session_id.in_(sessions))
-        .order_by(Inquiry.asked_on.desc(), Inquiry.text)
-    )
-    return [(sessions[i.session_id], i) for i in rows]
+    return filed_about(user, name, Inquiry, Inquiry.asked_on.desc(), Inquiry.text)

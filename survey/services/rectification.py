@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from survey.clock import today
 from survey.extensions import db
 from survey.models import EvalSession, RectificationItem, SessionState, Subject, User
-from survey.services import NotFound, ServiceError
+from survey.services import NotFound, ServiceError, one_of
 from survey.services.audit import record
+from survey.services.history import filed_about
 from survey.services.results import compute_results, require_closed
 from survey.services.sessions import visible_sessions
 
@@ -39,10 +40,7 @@ def items_of(session: EvalSession, subject: Subject | None = None) -> list[Recti
 
 
 def get_item(session: EvalSession, item_id: int) -> RectificationItem:
-    item = db.session.get(RectificationItem, item_id)
-    if item is None or item.session_id != session.id:
-        raise NotFound("整改事项不存在。")
-    return item
+    return one_of(RectificationItem, item_id, "整改事项不存在。", session_id=session.id)
 
 
 def add_item(
@@ -113,11 +111,7 @@ def overdue_items(user: User) -> list[PersonItem]:
 
 def items_about(user: User, name: str) -> list[PersonItem]:
     """Return a person's rectification items (by name) in the sessions this user may see."""
-    sessions = {s.id: s for s in visible_sessions(user)}
-    rows = db.session.scalars(
-        sa.select(RectificationItem)
-        .join(Subject, Subject.id == RectificationItem.subject_id)
-        .where(Subject.name == name, RectificationItem.session_id.in_(sessions))
-        .order_by(RectificationItem.due_on.desc(), RectificationItem.id)
+    filed = filed_about(
+        user, name, RectificationItem, RectificationItem.due_on.desc(), RectificationItem.id
     )
-    return [PersonItem(sessions[item.session_id], item) for item in rows]
+    return [PersonItem(session, item) for session, item in filed]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from survey.extensions import db
 from survey.models import EvalSession, Subject, SubjectRole, User
-from survey.services import NotFound, ServiceError
+from survey.services import ServiceError, one_of
 from survey.services.audit import record
 from survey.services.sessions import require_draft
 from survey.sheets import FormulaWithoutValue, UploadRefused, csv_table, xlsx_table
@@ -136,10 +136,7 @@ def move_subject(subject: Subject, direction: str, actor: User | None) -> None:
 
 def get_subject(session: EvalSession, subject_id: int) -> Subject:
     """Return one of the session's subjects, or 404."""
-    subject = db.session.get(Subject, subject_id)
-    if subject is None or subject.session_id != session.id:
-        raise NotFound("测评对象不存在。")
-    return subject
+    return one_of(Subject, subject_id, "测评对象不存在。", session_id=session.id)
 
 
 def _next(session: EvalSession) -> int:

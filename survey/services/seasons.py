@@ -51,9 +51,9 @@ from survey.models import (
     User,
     utcnow,
 )
-from survey.services import NotAllowed, NotFound, ServiceError
+from survey.services import NotAllowed, NotFound, ServiceError, one_of
 from survey.services import sessions as session_service
-from survey.services.access import visible_to
+from survey.services.access import drop_grant, set_grant, visible_to
 from survey.services.audit import record
 from survey.services.results import SessionResults, compute_results, set_team_parts
 from survey.services.rulesets import ruleset_for
@@ -110,10 +110,7 @@ def require_assess(user: User, season: Season) -> None:
 
 
 def get_unit(season: Season, unit_id: int) -> SeasonUnit:
-    unit = db.session.get(SeasonUnit, unit_id)
-    if unit is None or unit.season_id != season.id:
-        raise NotFound("被考核单位不存在。")
-    return unit
+    return one_of(SeasonUnit, unit_id, "被考核单位不存在。", season_id=season.id)
 
 
 # ---- the season itself --------------------------------------------------------------------
@@ -186,11 +183,7 @@ def grant_season(season: Season, username: str, actor: User) -> User:
     if user.role == Role.ADMIN or user.id == season.owner_id:
         raise ServiceError("系统管理员和创建者本来就可以访问此考核年度。")
     level = GrantLevel.ORGANIZE if user.role == Role.ORGANIZER else GrantLevel.ASSESS
-    grant = _grant(user, season)
-    if grant is None:
-        db.session.add(SeasonGrant(season_id=season.id, user_id=user.id, level=level))
-    else:
-        grant.level = level
+    set_grant(SeasonGrant, level, season_id=season.id, user_id=user.id)
     record(actor, "grant_season", None, f"考核年度 {season.id}：授权 {user.username}")
     db.session.flush()
     return user
@@ -198,10 +191,7 @@ def grant_season(season: Season, username: str, actor: User) -> User:
 
 def revoke_season(season: Season, user_id: int, actor: User) -> None:
     require_manage(actor, season)
-    grant = db.session.get(SeasonGrant, (season.id, user_id))
-    if grant is None:
-        raise NotFound("没有这项授权。")
-    db.session.delete(grant)
+    drop_grant(SeasonGrant, season_id=season.id, user_id=user_id)
     record(actor, "revoke_season", None, f"考核年度 {season.id}：取消授权 {user_id}")
     db.session.flush()
 

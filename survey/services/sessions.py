@@ -31,7 +31,7 @@ from survey.models import (
     User,
     utcnow,
 )
-from survey.services import NotAllowed, NotFound, ServiceError, closing
+from survey.services import NotAllowed, NotFound, ServiceError, closing, one_of
 from survey.services.access import visible_to
 from survey.services.audit import action_label, record
 from survey.services.ballots import ballot_count
@@ -300,10 +300,7 @@ def delete_group(group: RaterGroup, actor: User | None) -> None:
 
 def get_group(session: EvalSession, group_id: int) -> RaterGroup:
     """Return one of the session's groups, or 404."""
-    group = db.session.get(RaterGroup, group_id)
-    if group is None or group.session_id != session.id:
-        raise NotFound("参评人员类别不存在。")
-    return group
+    return one_of(RaterGroup, group_id, "参评人员类别不存在。", session_id=session.id)
 
 
 # ---- the questionnaire --------------------------------------------------------------------

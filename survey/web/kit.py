@@ -1,9 +1,11 @@
-"""What every area of the web layer shares: who may enter, the Chinese form, one way to
-handle a form post (validate, call one service, flash, redirect; re-render on refusal)."""
+"""What every area of the web layer shares: who may enter (`require_role`, `loading`,
+`organizing`), the Chinese form, and one way to handle a form post: validate, call one
+service, flash, redirect; show the page again on refusal (`perform`, `form_page`, and `posts`,
+which declares an area's posts by the work each one does)."""
 
 from functools import wraps
 
-from flask import abort, flash, make_response, redirect, request
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.i18n import get_translations
@@ -55,15 +57,25 @@ def require_role(*roles):
     return decorate
 
 
-def organizing(view):
-    """Load the session named in the URL with organizer rights, and pass it as `session`."""
+def loading(name: str, load, *roles):
+    """Let these roles in, and pass the view what `load(user, value)` makes of the URL's
+    `name` (the session, the season …) in its place; `load` refuses with 404 or 403."""
 
-    @wraps(view)
-    @require_role(*ORGANIZERS)
-    def wrapper(session_id: int, **kwargs):
-        return view(get_for(current_user, session_id, organize=True), **kwargs)
+    def decorate(view):
+        @wraps(view)
+        @require_role(*roles)
+        def wrapper(**values):
+            return view(load(current_user, values.pop(name)), **values)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+# The session named in the URL, with organizer rights, passed as `session`.
+organizing = loading(
+    "session_id", lambda user, session_id: get_for(user, session_id, organize=True), *ORGANIZERS
+)
 
 
 def refused(error: ServiceError, page):
@@ -87,30 +99,92 @@ def invalid(form: Form, page):
     return response
 
 
-def perform(form: Form | None, page, action, done, target):
-    """Validate, run one service call, then flash and redirect; re-render page on refusal.
+def perform(form: Form | None, page, work, back, done=None):
+    """Validate, do the work (one service call), flash its message and redirect to `back`; on
+    a refusal show `page` again with the reason.
 
-    `done` and `target` are text, or functions of what the service call returned (the new
-    subject, the copied session …). A post with nothing to fill in (a button) has no form.
+    `work` returns the message to flash (None: no message). Where what it returns is a thing
+    (the new session, the copied one …), `done` makes the message of it, and `back` may be a
+    function of it too. A post with nothing to fill in (a button) has no form.
     """
     if form is not None and not form.validate():
         return invalid(form, page)
     try:
-        result = action()
+        result = work()
     except ServiceError as error:
         return refused(error, page)
-    if done:
-        flash(done(result) if callable(done) else done, "info")
-    return redirect(target(result) if callable(target) else target)
+    message = result if done is None else done(result) if callable(done) else done
+    if message:
+        flash(message, "info")
+    return redirect(back(result) if callable(back) else back)
 
 
-def perform_action(page, action, target):
-    """Handle a button (nothing to fill in): call, flash the message it returns, redirect."""
-    return perform(None, page, action, done=lambda message: message, target=target)
-
-
-def form_page(form: Form, page, action, done, target):
+def form_page(form: Form, page, work, back, done=None):
     """Show the page on GET; on POST handle the form as `perform` does."""
     if not form.is_submitted():
         return page()
-    return perform(form, page, action, done, target)
+    return perform(form, page, work, back, done)
+
+
+def shown(template: str, **context):
+    """A `page` for `perform` and `form_page`: the template, rendered with these values."""
+    return lambda: render_template(template, **context)
+
+
+class ActionForm(Form):
+    """A button that only needs its CSRF token."""
+
+
+def page_of(endpoint: str, name: str = "session_id", anchor: str = ""):
+    """A `back` for `posts`: the page `endpoint` of what the guard loaded (its id as `name`)."""
+    return lambda loaded, **_: url_for(endpoint, **{name: loaded.id}) + anchor
+
+
+def posts(bp, guard, page, back):
+    """Declare the posts of an area's page (buttons, small forms) by the work each one does.
+
+    Each post is a function of what `guard` loaded from the URL (the session, the season …),
+    the submitted form and the URL's other values; it calls one service and returns the
+    message to flash (None for none). The one view that serves them all does it the `perform`
+    way: validate, work, flash, redirect to `back`; on a refusal show `page` again with the
+    reason. `page(loaded, form, **values)` and `back(loaded, **values)` are the area's; a post
+    may name its own. `form` is the post's form class, None for a button without one. A post
+    that `shows` its page answers GET too, with the page and the form not yet filled in. The
+    endpoint is the function's name unless `endpoint` says otherwise. Where the page itself
+    needs what else the URL names, `load(loaded, **values)` turns the URL's values into what
+    page, back and work take, before anything else: what is missing is then a plain 404.
+
+        on_subjects = posts(bp, organizing, page, page_of("organize.subjects"))
+
+        @on_subjects("/sessions/<id:session_id>/subjects/<id:subject_id>/report/delete")
+        def delete_report(session, form, subject_id):
+            subject = roster.get_subject(session, subject_id)
+            roster.delete_report(subject, current_user)
+            return f"已删除“{subject.name}”的述职报告。"
+    """
+
+    def post(
+        rule: str, form=ActionForm, page=page, back=back, shows=False, endpoint=None, load=None
+    ):
+        def register(work):
+            def view(loaded, **values):
+                if load is not None:
+                    values = load(loaded, **values)
+                submitted = form() if form else None
+                if request.method != "POST":
+                    return page(loaded, submitted, **values)
+                return perform(
+                    submitted,
+                    lambda: page(loaded, submitted, **values),
+                    lambda: work(loaded, submitted, **values),
+                    lambda _: back(loaded, **values),
+                )
+
+            view.__name__ = endpoint or work.__name__
+            methods = ["GET", "POST"] if shows else ["POST"]
+            bp.add_url_rule(rule, view.__name__, guard(view), methods=methods)
+            return work
+
+        return register
+
+    return post

@@ -18,7 +18,16 @@ from survey.services import ServiceError
 from survey.services import accounts as account_service
 from survey.services.audit import action_label
 from survey.services.rulesets import ruleset_entries, ruleset_entry, upload_ruleset
-from survey.web.kit import Form, require_role
+from survey.web.kit import (
+    ActionForm,
+    Form,
+    form_page,
+    invalid,
+    perform,
+    refused,
+    require_role,
+    shown,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -51,10 +60,6 @@ class ActiveForm(Form):
     active = HiddenField(validators=[AnyOf(["1", "0"], "无法识别的操作")])
 
 
-class ResetForm(Form):
-    """A button that only needs its CSRF token."""
-
-
 def password_page(user, password: str, created: bool):
     """Show a new password exactly once: rendered in the POST's answer, never stored or cached."""
     response = make_response(
@@ -64,30 +69,23 @@ def password_page(user, password: str, created: bool):
     return response
 
 
-def users_page(form=None, status: int = 200):
+def users_page(form=None):
     entries = db.session.scalars(
         sa.select(AuditEntry)
         .where(AuditEntry.action.in_(ACCOUNT_ACTIONS))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(30)
     )
-    page = render_template(
+    return render_template(
         "admin/users.html",
         form=form or UserForm(formdata=None),
         users=account_service.all_users(),
         active_form=ActiveForm(formdata=None),
-        reset_form=ResetForm(formdata=None),
+        reset_form=ActionForm(formdata=None),
         entries=entries,
         action_label=action_label,
         in_beijing=in_beijing,
     )
-    return page, status
-
-
-def first_error(form) -> None:
-    for errors in form.errors.values():
-        flash(str(errors[0]), "error")
-        return
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -97,16 +95,13 @@ def users():
     if not form.is_submitted():
         return users_page(form)
     if not form.validate():
-        first_error(form)
-        return users_page(form, 400)
+        return invalid(form, lambda: users_page(form))
     try:
         user, password = account_service.create_with_new_password(
             form.username.data, Role(form.role.data), form.display_name.data or "", current_user
         )
     except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return users_page(form, error.status)
+        return refused(error, lambda: users_page(form))
     return password_page(user, password, created=True)
 
 
@@ -114,8 +109,8 @@ def users():
 @require_role(Role.ADMIN)
 def reset_password(user_id: int):
     user = account_service.get_user(user_id)
-    if not ResetForm().validate():
-        return users_page(status=400)
+    if not ActionForm().validate():
+        return users_page(), 400
     password = account_service.reset_password(user, current_user)
     return password_page(user, password, created=False)
 
@@ -125,17 +120,12 @@ def reset_password(user_id: int):
 def set_active(user_id: int):
     user = account_service.get_user(user_id)
     form = ActiveForm()
-    if not form.validate():
-        first_error(form)
-        return users_page(status=400)
-    try:
+
+    def switch():
         account_service.set_active(user, form.active.data == "1", current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return users_page(status=error.status)
-    flash(f"已{'启用' if user.active else '停用'}账号“{user.username}”。", "info")
-    return redirect(url_for("admin.users"))
+        return f"已{'启用' if user.active else '停用'}账号“{user.username}”。"
+
+    return perform(form, users_page, switch, url_for("admin.users"))
 
 
 @bp.route("/users/<id:user_id>", methods=["GET", "POST"])
@@ -143,24 +133,15 @@ def set_active(user_id: int):
 def edit_user(user_id: int):
     user = account_service.get_user(user_id)
     form = EditUserForm(data={"display_name": user.display_name, "role": user.role.value})
-    status = 200
-    if form.is_submitted():
-        if form.validate():
-            try:
-                # The role is the change that may be refused: try it before the name.
-                account_service.change_role(user, Role(form.role.data), current_user)
-                account_service.rename(user, form.display_name.data, current_user)
-            except ServiceError as error:
-                db.session.rollback()
-                flash(str(error), "error")
-                status = error.status
-            else:
-                flash(f"已保存账号“{user.username}”。", "info")
-                return redirect(url_for("admin.users"))
-        else:
-            first_error(form)
-            status = 400
-    return render_template("admin/user.html", form=form, account=user), status
+
+    def save():
+        # The role is the change that may be refused: try it before the name.
+        account_service.change_role(user, Role(form.role.data), current_user)
+        account_service.rename(user, form.display_name.data, current_user)
+        return f"已保存账号“{user.username}”。"
+
+    page = shown("admin/user.html", form=form, account=user)
+    return form_page(form, page, save, url_for("admin.users"))
 
 
 class RuleSetUploadForm(FlaskForm):

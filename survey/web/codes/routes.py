@@ -1,6 +1,6 @@
 """Ballot codes of a session: issue a batch per rater group, void lost cards, print cards."""
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from wtforms import BooleanField, HiddenField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
@@ -12,7 +12,7 @@ from survey.services import NotFound, ServiceError
 from survey.services import codes as code_service
 from survey.services import sessions as session_service
 from survey.web.downloads import send_download
-from survey.web.kit import Form, invalid, organizing, perform, refused
+from survey.web.kit import Form, invalid, organizing, page_of, posts, refused
 
 bp = Blueprint("codes", __name__, url_prefix="/sessions/<id:session_id>/codes")
 
@@ -70,33 +70,20 @@ def codes(session: EvalSession):
     return codes_page(session)
 
 
-@bp.post("/issue")
-@organizing
-def issue_codes(session: EvalSession):
-    form = IssueForm()
-    if not form.validate():
-        return invalid(form, lambda: codes_page(session))
+on_codes = posts(bp, organizing, lambda session, form: codes_page(session), page_of("codes.codes"))
+
+
+@on_codes("/issue", form=IssueForm)
+def issue_codes(session: EvalSession, form: IssueForm):
     group = group_named(session, form.group_id.data)
-    return perform(
-        None,
-        lambda: codes_page(session),
-        lambda: code_service.issue_codes(group, form.count.data, current_user),
-        lambda issued: f"已为“{group.name}”发放{len(issued)}个测评码，可下载卡片打印。",
-        url_for("codes.codes", session_id=session.id),
-    )
+    issued = code_service.issue_codes(group, form.count.data, current_user)
+    return f"已为“{group.name}”发放{len(issued)}个测评码，可下载卡片打印。"
 
 
-@bp.post("/void")
-@organizing
-def void_codes(session: EvalSession):
-    form = VoidForm()
-    return perform(
-        form,
-        lambda: codes_page(session, void_form=form),
-        lambda: code_service.void_codes(session, form.codes.data, current_user),
-        lambda count: f"已作废{count}个测评码。",
-        url_for("codes.codes", session_id=session.id),
-    )
+@on_codes("/void", form=VoidForm, page=lambda session, form: codes_page(session, void_form=form))
+def void_codes(session: EvalSession, form: VoidForm):
+    count = code_service.void_codes(session, form.codes.data, current_user)
+    return f"已作废{count}个测评码。"
 
 
 @bp.post("/cards")

@@ -23,7 +23,7 @@ from survey.security import canonical_code, display_code
 from survey.services import ServiceError, ratelimit
 from survey.services import inquiries as inquiry_service
 from survey.services.sessions import can_organize, get_for
-from survey.web.kit import STAFF, Form, organizing, perform, require_role
+from survey.web.kit import STAFF, Form, organizing, page_of, posts, require_role
 
 bp = Blueprint("inquiry", __name__)
 
@@ -173,61 +173,31 @@ def moderate(session_id: int):
     return moderation_page(get_for(current_user, session_id, organize=False))
 
 
-def moderated(session: EvalSession, form: Form, action, done):
-    """Handle a moderation post, and go back to the list."""
-    return perform(
-        form,
-        lambda: moderation_page(session),
-        action,
-        done,
-        url_for("inquiry.moderate", session_id=session.id),
+moderated = posts(
+    bp, organizing, lambda session, form, **_: moderation_page(session), page_of("inquiry.moderate")
+)
+
+
+@moderated("/sessions/<id:session_id>/inquiries/screen", form=ScreenForm)
+def choose(session: EvalSession, form: ScreenForm):
+    shown = inquiry_service.choose_for_screen(session, set(form.show.data), current_user)
+    return f"投屏将显示{shown}条质询。"
+
+
+@moderated("/sessions/<id:session_id>/inquiries/<inquiry_id>/mode", form=ModeForm)
+def mode(session: EvalSession, form: ModeForm, inquiry_id: str):
+    inquiry = inquiry_service.set_mode(
+        session, inquiry_id, AnswerMode(form.mode.data), current_user
     )
-
-
-@bp.post("/sessions/<id:session_id>/inquiries/screen")
-@organizing
-def choose(session: EvalSession):
-    form = ScreenForm()
-    return moderated(
-        session,
-        form,
-        lambda: inquiry_service.choose_for_screen(session, set(form.show.data), current_user),
-        lambda shown: f"投屏将显示{shown}条质询。",
-    )
-
-
-def _mode_done(inquiry) -> str:
     if inquiry.due_on:
         return f"已标记为会后书面答复，期限 {inquiry.due_on.isoformat()}（7个工作日）。"
     return f"已标记为“{inquiry.mode.label}”。"
 
 
-@bp.post("/sessions/<id:session_id>/inquiries/<inquiry_id>/mode")
-@organizing
-def mode(session: EvalSession, inquiry_id: str):
-    form = ModeForm()
-    return moderated(
-        session,
-        form,
-        lambda: inquiry_service.set_mode(
-            session, inquiry_id, AnswerMode(form.mode.data), current_user
-        ),
-        _mode_done,
-    )
-
-
-@bp.post("/sessions/<id:session_id>/inquiries/<inquiry_id>/answer")
-@organizing
-def answer(session: EvalSession, inquiry_id: str):
-    form = AnswerForm()
-    return moderated(
-        session,
-        form,
-        lambda: inquiry_service.record_answer(
-            session, inquiry_id, form.answer.data or "", current_user
-        ),
-        "已登记书面答复。",
-    )
+@moderated("/sessions/<id:session_id>/inquiries/<inquiry_id>/answer", form=AnswerForm)
+def answer(session: EvalSession, form: AnswerForm, inquiry_id: str):
+    inquiry_service.record_answer(session, inquiry_id, form.answer.data or "", current_user)
+    return "已登记书面答复。"
 
 
 @bp.get("/sessions/<id:session_id>/inquiries/screen")

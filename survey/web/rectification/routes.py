@@ -12,7 +12,7 @@ from survey.services import rectification as rectification_service
 from survey.services.inquiries import overdue_inquiries
 from survey.services.roster import get_subject
 from survey.services.sessions import can_organize, get_for
-from survey.web.kit import STAFF, Form, organizing, perform, require_role
+from survey.web.kit import STAFF, Form, organizing, posts, require_role
 
 bp = Blueprint("rectification", __name__)
 
@@ -64,36 +64,43 @@ def subject(session_id: int, subject_id: int):
     return subject_page(get_for(current_user, session_id, organize=False), subject_id)
 
 
-@bp.post("/sessions/<id:session_id>/rectification/<id:subject_id>")
-@organizing
-def add_item(session: EvalSession, subject_id: int):
-    subject = get_subject(session, subject_id)
-    form = ItemForm()
-    return perform(
-        form,
-        lambda: subject_page(session, subject_id, form),
-        lambda: rectification_service.add_item(
-            session, subject, form.issue.data or "", form.due_on.data, current_user
-        ),
-        "已登记整改事项。",
-        url_for("rectification.subject", session_id=session.id, subject_id=subject_id),
-    )
+# Both posts record something on a subject's page, and go back to it.
+recorded = posts(
+    bp,
+    organizing,
+    lambda session, form, subject, **_: subject_page(session, subject.id),
+    lambda session, subject, **_: url_for(
+        "rectification.subject", session_id=session.id, subject_id=subject.id
+    ),
+)
 
 
-@bp.post("/sessions/<id:session_id>/rectification/items/<id:item_id>/report")
-@organizing
-def report(session: EvalSession, item_id: int):
-    subject_id = rectification_service.get_item(session, item_id).subject_id
-    form = ReportForm()
-    return perform(
-        form,
-        lambda: subject_page(session, subject_id),
-        lambda: rectification_service.record_report(
-            session, item_id, form.report.data or "", current_user
-        ),
-        "已登记整改情况。",
-        url_for("rectification.subject", session_id=session.id, subject_id=subject_id),
+@recorded(
+    "/sessions/<id:session_id>/rectification/<id:subject_id>",
+    form=ItemForm,
+    page=lambda session, form, subject: subject_page(session, subject.id, form),
+    load=lambda session, subject_id: {"subject": get_subject(session, subject_id)},
+)
+def add_item(session: EvalSession, form: ItemForm, subject):
+    rectification_service.add_item(
+        session, subject, form.issue.data or "", form.due_on.data, current_user
     )
+    return "已登记整改事项。"
+
+
+def item_and_subject(session: EvalSession, item_id: int) -> dict:
+    item = rectification_service.get_item(session, item_id)
+    return {"item_id": item.id, "subject": get_subject(session, item.subject_id)}
+
+
+@recorded(
+    "/sessions/<id:session_id>/rectification/items/<id:item_id>/report",
+    form=ReportForm,
+    load=item_and_subject,
+)
+def report(session: EvalSession, form: ReportForm, item_id: int, subject):
+    rectification_service.record_report(session, item_id, form.report.data or "", current_user)
+    return "已登记整改情况。"
 
 
 @bp.get("/rectification/overdue")

@@ -1,5 +1,8 @@
 """Organizer and assessor pages: sessions, subjects, groups, questionnaire, codes, open/close."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     current_app,
@@ -36,13 +39,18 @@ from survey.sheets import decode_text
 from survey.web.kit import (
     ORGANIZERS,
     STAFF,
+    ActionForm,
     Form,
     form_page,
     invalid,
+    loading,
     organizing,
+    page_of,
     perform,
+    posts,
     refused,
     require_role,
+    shown,
 )
 
 bp = Blueprint("organize", __name__)
@@ -98,6 +106,11 @@ class GroupForm(Form):
     )
     colour = StringField("卡片颜色", validators=[Optional(), Length(max=7)])
 
+    def to_input(self) -> session_service.GroupInput:
+        return session_service.GroupInput(
+            self.name.data, self.expected_count.data, self.colour.data or ""
+        )
+
 
 class SubjectForm(Form):
     name = StringField(
@@ -109,6 +122,10 @@ class SubjectForm(Form):
         choices=[SelectChoice(k.value, k.label) for k in SubjectRole],
         default=SubjectRole.MEMBER.value,
     )
+
+    def to_input(self) -> roster.SubjectInput:
+        kind = SubjectRole(self.kind.data)
+        return roster.SubjectInput(self.name.data, self.post.data or "", kind)
 
 
 class RosterForm(Form):
@@ -135,10 +152,6 @@ class TemplateForm(Form):
 
 class ConfirmForm(Form):
     confirm = BooleanField(validators=[DataRequired("请勾选确认")])
-
-
-class ActionForm(Form):
-    """A button that only needs its CSRF token."""
 
 
 class GrantForm(Form):
@@ -187,17 +200,10 @@ def wording_form(questionnaire: Questionnaire) -> Form:
     return WordingForm(data=defaults)
 
 
-# ---- helpers ------------------------------------------------------------------------------
-
-
-def subject_input(form) -> "roster.SubjectInput":
-    return roster.SubjectInput(form.name.data, form.post.data or "", SubjectRole(form.kind.data))
-
-
-def group_input(form) -> "session_service.GroupInput":
-    return session_service.GroupInput(
-        form.name.data, form.expected_count.data, form.colour.data or ""
-    )
+# The session in the URL for an organizer who may only be sharing it: the grant service checks.
+sharing = loading(
+    "session_id", lambda user, session_id: get_for(user, session_id, organize=False), *ORGANIZERS
+)
 
 
 # ---- session list and setup ---------------------------------------------------------------
@@ -222,16 +228,12 @@ def sessions():
 @require_role(*ORGANIZERS)
 def new_session():
     form = SessionForm()
-
-    def page():
-        return render_template("organize/session_form.html", form=form, session=None)
-
     return form_page(
         form,
-        page,
+        shown("organize/session_form.html", form=form, session=None),
         lambda: session_service.create_session(current_user, form.to_input()),
-        lambda session: f"已创建测评“{session.title}”。下一步：添加测评对象和参评人员类别。",
-        lambda session: url_for("organize.session_detail", session_id=session.id),
+        back=lambda session: url_for("organize.session_detail", session_id=session.id),
+        done=lambda session: f"已创建测评“{session.title}”。下一步：添加测评对象和参评人员类别。",
     )
 
 
@@ -262,35 +264,27 @@ def session_page(session: EvalSession, grant_form=None):
     )
 
 
-@bp.post("/sessions/<id:session_id>/grants")
-@require_role(*ORGANIZERS)
-def grant(session_id: int):
-    session = get_for(current_user, session_id, organize=False)
-    form = GrantForm()
-    return perform(
-        form,
-        lambda: session_page(session, grant_form=form),
-        lambda: grant_service.grant_session(
-            session, form.username.data, form.level.data, current_user
-        ),
-        lambda made: (
-            f"已授予“{form.username.data.strip()}”{grant_service.SHORT_LABELS[made.level]}权限。"
-        ),
-        url_for("organize.session_detail", session_id=session.id) + "#sharing",
-    )
+share = posts(
+    bp,
+    sharing,
+    lambda session, form: session_page(session, grant_form=form),
+    page_of("organize.session_detail", anchor="#sharing"),
+)
 
 
-@bp.post("/sessions/<id:session_id>/grants/<id:user_id>/delete")
-@require_role(*ORGANIZERS)
-def revoke(session_id: int, user_id: int):
-    session = get_for(current_user, session_id, organize=False)
-    return perform(
-        ActionForm(),
-        lambda: session_page(session),
-        lambda: grant_service.revoke_session(session, user_id, current_user),
-        lambda user: f"已取消“{user.username if user else user_id}”对本测评的授权。",
-        url_for("organize.session_detail", session_id=session.id) + "#sharing",
-    )
+@share("/sessions/<id:session_id>/grants", form=GrantForm)
+def grant(session: EvalSession, form: GrantForm):
+    made = grant_service.grant_session(session, form.username.data, form.level.data, current_user)
+    return f"已授予“{form.username.data.strip()}”{grant_service.SHORT_LABELS[made.level]}权限。"
+
+
+@share(
+    "/sessions/<id:session_id>/grants/<id:user_id>/delete",
+    page=lambda session, form, user_id: session_page(session),
+)
+def revoke(session: EvalSession, form, user_id: int):
+    user = grant_service.revoke_session(session, user_id, current_user)
+    return f"已取消“{user.username if user else user_id}”对本测评的授权。"
 
 
 @bp.route("/sessions/<id:session_id>/edit", methods=["GET", "POST"])
@@ -300,34 +294,26 @@ def edit_session(session: EvalSession):
     if not form.is_submitted():
         form.rule_set.data = f"{session.rule_set_key}:{session.rule_set_version}"
 
-    def page():
-        return render_template("organize/session_form.html", form=form, session=session)
+    def save():
+        session_service.update_session(session, form.to_input(), current_user)
+        return "已保存测评信息。"
 
-    return form_page(
-        form,
-        page,
-        lambda: session_service.update_session(session, form.to_input(), current_user),
-        "已保存测评信息。",
-        url_for("organize.session_detail", session_id=session.id),
-    )
+    page = shown("organize/session_form.html", form=form, session=session)
+    return form_page(form, page, save, url_for("organize.session_detail", session_id=session.id))
 
 
 @bp.route("/sessions/<id:session_id>/copy", methods=["GET", "POST"])
 @organizing
 def copy_session(session: EvalSession):
     form = CopyForm(data={"title": session.title})
-
-    def page():
-        return render_template("organize/copy.html", form=form, session=session)
-
     return form_page(
         form,
-        page,
+        shown("organize/copy.html", form=form, session=session),
         lambda: session_service.copy_session(
             session, current_user, form.title.data, form.meeting_date.data
         ),
-        f"已从“{session.title}”复制出新测评，请核对测评对象、参评人员类别和测评表。",
-        lambda copy: url_for("organize.session_detail", session_id=copy.id),
+        back=lambda copy: url_for("organize.session_detail", session_id=copy.id),
+        done=f"已从“{session.title}”复制出新测评，请核对测评对象、参评人员类别和测评表。",
     )
 
 
@@ -346,21 +332,9 @@ def subjects_page(session: EvalSession, form=None, roster_form=None, roster_erro
     )
 
 
-@bp.route("/sessions/<id:session_id>/subjects", methods=["GET", "POST"])
-@organizing
-def subjects(session: EvalSession):
-    form = SubjectForm()
-
-    def page():
-        return subjects_page(session, form=form)
-
-    return form_page(
-        form,
-        page,
-        lambda: roster.add_subject(session, subject_input(form), current_user),
-        lambda subject: f"已添加测评对象“{subject.name}”。",
-        url_for("organize.subjects", session_id=session.id),
-    )
+on_subjects = posts(
+    bp, organizing, lambda session, form, **_: subjects_page(session), page_of("organize.subjects")
+)
 
 
 @bp.post("/sessions/<id:session_id>/subjects/import")
@@ -392,53 +366,15 @@ def import_roster(session: EvalSession):
     return redirect(url_for("organize.subjects", session_id=session.id))
 
 
-@bp.route("/sessions/<id:session_id>/subjects/<id:subject_id>/edit", methods=["GET", "POST"])
-@organizing
-def edit_subject(session: EvalSession, subject_id: int):
-    subject = roster.get_subject(session, subject_id)
-    form = SubjectForm(
-        data={"name": subject.name, "post": subject.post, "kind": subject.kind.value}
-    )
-
-    def page():
-        return render_template(
-            "organize/subject_form.html", session=session, subject=subject, form=form
-        )
-
-    return form_page(
-        form,
-        page,
-        lambda: roster.update_subject(subject, subject_input(form), current_user),
-        lambda _: f"已保存测评对象“{subject.name}”。",
-        url_for("organize.subjects", session_id=session.id),
-    )
-
-
-@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/delete")
-@organizing
-def delete_subject(session: EvalSession, subject_id: int):
-    subject = roster.get_subject(session, subject_id)
-    return perform(
-        ActionForm(),
-        lambda: subjects_page(session),
-        lambda: roster.delete_subject(subject, current_user),
-        f"已删除测评对象“{subject.name}”。",
-        url_for("organize.subjects", session_id=session.id),
-    )
-
-
-@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/move")
-@organizing
-def move_subject(session: EvalSession, subject_id: int):
-    subject = roster.get_subject(session, subject_id)
-    form = MoveForm()
-    return perform(
-        form,
-        lambda: subjects_page(session),
-        lambda: roster.move_subject(subject, form.direction.data, current_user),
-        None,
-        url_for("organize.subjects", session_id=session.id) + f"#subject-{subject.id}",
-    )
+@on_subjects(
+    "/sessions/<id:session_id>/subjects/<id:subject_id>/move",
+    form=MoveForm,
+    back=lambda session, subject_id: (
+        url_for("organize.subjects", session_id=session.id) + f"#subject-{subject_id}"
+    ),
+)
+def move_subject(session: EvalSession, form: MoveForm, subject_id: int):
+    roster.move_subject(roster.get_subject(session, subject_id), form.direction.data, current_user)
 
 
 @bp.route("/sessions/<id:session_id>/subjects/<id:subject_id>/report", methods=["GET", "POST"])
@@ -447,122 +383,155 @@ def subject_report(session: EvalSession, subject_id: int):
     subject = roster.get_subject(session, subject_id)
     form = ReportForm(data={"text": subject.report_text or ""})
 
-    def page():
-        return render_template(
-            "organize/report.html",
-            session=session,
-            subject=subject,
-            form=form,
-            action_form=ActionForm(formdata=None),
-        )
+    page = shown(
+        "organize/report.html",
+        session=session,
+        subject=subject,
+        form=form,
+        action_form=ActionForm(formdata=None),
+    )
 
     def save():
         upload = form.file.data
         if not (upload and upload.filename):
-            return roster.set_report(subject, text=form.text.data, actor=current_user)
-        data = upload.read()
-        if upload.filename.lower().endswith(".pdf") or data.startswith(b"%PDF-"):
-            return roster.set_report(subject, pdf=data, actor=current_user)
-        return roster.set_report(subject, text=decode_text(data), actor=current_user)
+            roster.set_report(subject, text=form.text.data, actor=current_user)
+        else:
+            data = upload.read()
+            if upload.filename.lower().endswith(".pdf") or data.startswith(b"%PDF-"):
+                roster.set_report(subject, pdf=data, actor=current_user)
+            else:
+                roster.set_report(subject, text=decode_text(data), actor=current_user)
+        return f"已保存“{subject.name}”的述职报告。"
 
-    return form_page(
-        form,
-        page,
-        save,
-        f"已保存“{subject.name}”的述职报告。",
-        url_for("organize.subjects", session_id=session.id),
-    )
+    return form_page(form, page, save, url_for("organize.subjects", session_id=session.id))
 
 
-@bp.post("/sessions/<id:session_id>/subjects/<id:subject_id>/report/delete")
-@organizing
-def delete_report(session: EvalSession, subject_id: int):
+@on_subjects("/sessions/<id:session_id>/subjects/<id:subject_id>/report/delete")
+def delete_report(session: EvalSession, form, subject_id: int):
     subject = roster.get_subject(session, subject_id)
-    return perform(
-        ActionForm(),
-        lambda: subjects_page(session),
-        lambda: roster.delete_report(subject, current_user),
-        f"已删除“{subject.name}”的述职报告。",
-        url_for("organize.subjects", session_id=session.id),
-    )
+    roster.delete_report(subject, current_user)
+    return f"已删除“{subject.name}”的述职报告。"
 
 
 # ---- rater groups -------------------------------------------------------------------------
 
 
 def groups_page(session: EvalSession, form=None):
-    next_colour = session_service.GROUP_COLOURS[
-        len(session.groups) % len(session_service.GROUP_COLOURS)
-    ]
+    """The groups and the form adding one: the one posted, or a blank one (GET, or after a
+    button's refusal) proposing the next colour."""
+    if form is None or not form.is_submitted():
+        colour = session_service.GROUP_COLOURS[
+            len(session.groups) % len(session_service.GROUP_COLOURS)
+        ]
+        form = GroupForm(formdata=None, data={"colour": colour, "expected_count": 0})
     return render_template(
         "organize/groups.html",
         session=session,
-        form=form or GroupForm(formdata=None, data={"colour": next_colour, "expected_count": 0}),
+        form=form,
         action_form=ActionForm(formdata=None),
     )
 
 
-@bp.route("/sessions/<id:session_id>/groups", methods=["GET", "POST"])
-@organizing
-def groups(session: EvalSession):
-    form = GroupForm()
-
-    def page():
-        return groups_page(session, form=form)
-
-    if not form.is_submitted():
-        return groups_page(session)  # a blank form, with the next colour proposed
-    return perform(
-        form,
-        page,
-        lambda: session_service.add_group(session, group_input(form), current_user),
-        lambda group: f"已添加参评人员类别“{group.name}”。",
-        url_for("organize.groups", session_id=session.id),
-    )
+on_groups = posts(
+    bp, organizing, lambda session, form, **_: groups_page(session), page_of("organize.groups")
+)
 
 
-@bp.route("/sessions/<id:session_id>/groups/<id:group_id>/edit", methods=["GET", "POST"])
-@organizing
-def edit_group(session: EvalSession, group_id: int):
-    group = session_service.get_group(session, group_id)
-    form = GroupForm(obj=group)
-
-    def page():
-        return render_template("organize/group_form.html", session=session, group=group, form=form)
-
-    return form_page(
-        form,
-        page,
-        lambda: session_service.update_group(group, group_input(form), current_user),
-        lambda _: f"已保存参评人员类别“{group.name}”。",
-        url_for("organize.groups", session_id=session.id),
-    )
-
-
-@bp.post("/sessions/<id:session_id>/groups/weights")
-@organizing
-def group_weights(session: EvalSession):
+@on_groups("/sessions/<id:session_id>/groups/weights")
+def group_weights(session: EvalSession, form):
     raw = {g.id: request.form.get(f"weight-{g.id}", "") for g in session.groups}
-    return perform(
-        ActionForm(),
-        lambda: groups_page(session),
-        lambda: set_group_weights(session, raw, current_user),
-        "已保存参评人员类别权重。",
-        url_for("organize.groups", session_id=session.id),
-    )
+    set_group_weights(session, raw, current_user)
+    return "已保存参评人员类别权重。"
 
 
-@bp.post("/sessions/<id:session_id>/groups/<id:group_id>/delete")
-@organizing
-def delete_group(session: EvalSession, group_id: int):
-    group = session_service.get_group(session, group_id)
-    return perform(
-        ActionForm(),
-        lambda: groups_page(session),
-        lambda: session_service.delete_group(group, current_user),
-        f"已删除参评人员类别“{group.name}”。",
-        url_for("organize.groups", session_id=session.id),
-    )
+# ---- the setup lists: subjects and rater groups alike ------------------------------------
+
+
+@dataclass(frozen=True)
+class SetupList:
+    """A list the organizer fills in before the session opens: its subjects, its rater groups.
+
+    A row is added on the list's page (`/sessions/<id>/subjects`, endpoint `subjects`), edited
+    on a page of its own (`…/<id:subject_id>/edit`, `edit_subject`, template
+    `organize/subject_form.html`) and deleted by a button (`…/delete`, `delete_subject`); every
+    message names the row. The services are the list's own (`roster`, `sessions`).
+    """
+
+    name: str  # "subject": names the URLs, endpoints and template as above
+    noun: str  # what the messages call a row
+    form: type[Form]  # with to_input(): what the services take
+    get: Callable  # (session, id) → the row, or 404
+    add: Callable  # (session, input, actor) → the new row
+    update: Callable  # (row, input, actor)
+    delete: Callable  # (row, actor)
+    page: Callable  # (session, form=None) → the list's page
+
+
+def serve_list(listed: SetupList, post) -> None:
+    """Register the list's page and the adding, editing and deleting of its rows; `post` is
+    the list's `posts`."""
+    name, key, noun = listed.name, f"{listed.name}_id", listed.noun
+    rows = f"/sessions/<id:session_id>/{name}s"
+
+    def add(session: EvalSession, form):
+        row = listed.add(session, form.to_input(), current_user)
+        return f"已添加{noun}“{row.name}”。"
+
+    def edit(session: EvalSession, **url):
+        row = listed.get(session, url[key])
+        form = listed.form(obj=row)
+
+        def save():
+            listed.update(row, form.to_input(), current_user)
+            return f"已保存{noun}“{row.name}”。"
+
+        page = shown(f"organize/{name}_form.html", session=session, form=form, **{name: row})
+        return form_page(form, page, save, url_for(f"organize.{name}s", session_id=session.id))
+
+    def delete(session: EvalSession, form, **url):
+        row = listed.get(session, url[key])
+        listed.delete(row, current_user)
+        return f"已删除{noun}“{row.name}”。"
+
+    post(
+        rows,
+        form=listed.form,
+        page=lambda session, form: listed.page(session, form=form),
+        shows=True,
+        endpoint=f"{name}s",
+    )(add)
+    edit.__name__ = f"edit_{name}"
+    methods = ["GET", "POST"]
+    bp.add_url_rule(f"{rows}/<id:{key}>/edit", edit.__name__, organizing(edit), methods=methods)
+    post(f"{rows}/<id:{key}>/delete", endpoint=f"delete_{name}")(delete)
+
+
+serve_list(
+    SetupList(
+        name="subject",
+        noun="测评对象",
+        form=SubjectForm,
+        get=roster.get_subject,
+        add=roster.add_subject,
+        update=roster.update_subject,
+        delete=roster.delete_subject,
+        page=subjects_page,
+    ),
+    on_subjects,
+)
+serve_list(
+    SetupList(
+        name="group",
+        noun="参评人员类别",
+        form=GroupForm,
+        get=session_service.get_group,
+        add=session_service.add_group,
+        update=session_service.update_group,
+        delete=session_service.delete_group,
+        page=groups_page,
+    ),
+    on_groups,
+)
 
 
 # ---- questionnaire ------------------------------------------------------------------------
@@ -606,81 +575,66 @@ def questionnaire(session: EvalSession):
             comment_overall=form.comment_overall.data,
             comment_max_length=form.comment_max_length.data,
         )
-        return session_service.reword_questionnaire(session, wording, current_user)
+        session_service.reword_questionnaire(session, wording, current_user)
+        return "已保存测评表。"
 
-    return perform(
-        form,
-        page,
-        reword,
-        "已保存测评表。",
-        url_for("organize.questionnaire", session_id=session.id),
-    )
+    return perform(form, page, reword, url_for("organize.questionnaire", session_id=session.id))
 
 
-@bp.post("/sessions/<id:session_id>/questionnaire/template")
-@organizing
-def use_questionnaire(session: EvalSession):
-    form = TemplateForm()
-    return perform(
-        form,
-        lambda: questionnaire_page(session),
-        lambda: session_service.use_questionnaire(session, form.key.data, current_user),
-        "已选用测评表模板，原有的文字修改已被替换。",
-        url_for("organize.questionnaire", session_id=session.id),
-    )
+@posts(
+    bp,
+    organizing,
+    lambda session, form: questionnaire_page(session),
+    page_of("organize.questionnaire"),
+)("/sessions/<id:session_id>/questionnaire/template", form=TemplateForm)
+def use_questionnaire(session: EvalSession, form: TemplateForm):
+    session_service.use_questionnaire(session, form.key.data, current_user)
+    return "已选用测评表模板，原有的文字修改已被替换。"
 
 
 # ---- open and close -----------------------------------------------------------------------
 
 
-@bp.route("/sessions/<id:session_id>/open", methods=["GET", "POST"])
-@organizing
-def open_session(session: EvalSession):
-    form = ConfirmForm()
+def confirm_page(template: str, **figures):
+    """The page that asks to confirm opening or closing: the session, the box to tick and
+    these figures of the session (each a function of it)."""
 
-    def page():
-        return render_template(
-            "organize/confirm_open.html",
-            session=session,
-            form=form,
-            questionnaire=session_service.questionnaire_of(session),
-            counts=code_service.code_counts(session),
-            problems=session_service.opening_problems(session),
-        )
+    def page(session: EvalSession, form: ConfirmForm):
+        shown = {name: figure(session) for name, figure in figures.items()}
+        return render_template(template, session=session, form=form, **shown)
 
-    return form_page(
-        form,
-        page,
-        lambda: session_service.open_session(session, current_user),
-        "测评已开始，参评人员现在可以扫码填写测评表。",
-        url_for("organize.session_detail", session_id=session.id),
-    )
+    return page
 
 
-@bp.route("/sessions/<id:session_id>/close", methods=["GET", "POST"])
-@organizing
-def close_session(session: EvalSession):
-    form = ConfirmForm()
+# Opening and closing are confirmed on a page of their own, then back to the session's page.
+confirmed = posts(bp, organizing, None, page_of("organize.session_detail"))
 
-    def page():
-        return render_template(
-            "organize/confirm_close.html",
-            session=session,
-            form=form,
-            progress=session_service.progress(session),
-        )
 
-    def close():
-        closing.begin_close(session, current_user)
-        return _close_in_background(session)
+@confirmed(
+    "/sessions/<id:session_id>/open",
+    form=ConfirmForm,
+    page=confirm_page(
+        "organize/confirm_open.html",
+        questionnaire=session_service.questionnaire_of,
+        counts=code_service.code_counts,
+        problems=session_service.opening_problems,
+    ),
+    shows=True,
+)
+def open_session(session: EvalSession, form: ConfirmForm):
+    session_service.open_session(session, current_user)
+    return "测评已开始，参评人员现在可以扫码填写测评表。"
 
-    return form_page(
-        form,
-        page,
-        close,
-        lambda message: message,
-        url_for("organize.session_detail", session_id=session.id),
-    )
+
+@confirmed(
+    "/sessions/<id:session_id>/close",
+    form=ConfirmForm,
+    page=confirm_page("organize/confirm_close.html", progress=session_service.progress),
+    shows=True,
+)
+def close_session(session: EvalSession, form: ConfirmForm):
+    closing.begin_close(session, current_user)
+    return _close_in_background(session)
 
 
 @bp.post("/sessions/<id:session_id>/close/resume")
