@@ -27,3 +27,14 @@ def add_sealed(
         submission = ballot if isinstance(ballot, Submission) else Submission(ratings=ballot)
         store_sealed(session.id, public_key, group_id, submission, paper=False)
     db.session.commit()
+
+
+def first_options(session: EvalSession) -> dict[tuple[int, str], str]:
+    """A valid ballot for the session: every line of its questionnaire rated the first option."""
+    questionnaire = session.frozen_questionnaire()
+    option = sorted(questionnaire.option_keys())[0]
+    return {
+        (subject.id, item.key): option
+        for subject in session.subjects
+        for item in questionnaire.items_for(subject.kind)
+    }

@@ -19,6 +19,7 @@ from survey.services import roster
 from survey.services import sessions as sessions_service
 from survey.services.roster import SubjectInput
 from survey.services.sessions import GroupInput, QuestionnaireWording, SessionInput
+from tests.ballots import add_sealed, first_options
 from tests.conftest import csrf_token_from
 
 
@@ -42,8 +43,7 @@ def last_year(owner) -> EvalSession:
     )
     code_service.issue_codes(session.groups[0], 3, owner)
     sessions_service.open_session(session, owner)
-    db.session.add(Ballot(session_id=session.id, group_id=session.groups[0].id))
-    db.session.commit()
+    add_sealed(session, [first_options(session)])
     sessions_service.close_session(session, owner)
     return session
 

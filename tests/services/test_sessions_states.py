@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from survey.extensions import db
 from survey.models import (
     AuditEntry,
-    Ballot,
     BallotCode,
     CodeStatus,
     EvalSession,
@@ -19,6 +18,7 @@ from survey.services import codes as code_service
 from survey.services import sessions as sessions_service
 from survey.services.roster import SubjectInput
 from survey.services.sessions import GroupInput, SessionInput
+from tests.ballots import add_sealed, first_options
 
 
 def ready_session(owner, questionnaire: str = "") -> EvalSession:
@@ -39,9 +39,8 @@ def ready_session(owner, questionnaire: str = "") -> EvalSession:
 
 
 def add_ballot(session: EvalSession) -> None:
-    """Insert an anonymous ballot directly, as a submitted phone ballot would leave it."""
-    db.session.add(Ballot(session_id=session.id, group_id=session.groups[0].id))
-    db.session.commit()
+    """Store an anonymous ballot directly, sealed, as a submitted phone ballot leaves it."""
+    add_sealed(session, [first_options(session)])
 
 
 def actions(session: EvalSession) -> list[str]:
