@@ -36,7 +36,10 @@ def test_survey_run_serves_and_redacts_codes_from_its_log(tmp_path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        # Up to a minute: a busy CI machine can take half of it to import and bind.
+        for _ in range(600):
+            if server.poll() is not None:
+                raise AssertionError(f"survey run exited: {server.communicate()[0]}")
             try:
                 with urllib.request.urlopen(f"{base}/login") as response:
                     assert response.status == 200
