@@ -220,33 +220,13 @@ def _insert_batch(session_id: int, batch: OpenedBatch) -> None:
         for new_id, (_g, _p, _c, _v, said) in pairs
         for subject_id, text in said
     )
-    if db.engine.dialect.name == "postgresql":
-        _copy_ballots(session_id, pairs)
-        _copy_rows("ballot_comment", COMMENT_COLUMNS, comments)
-        return
     ballots = (
         (new_id, session_id, group_id, paper, comment, values)
         for new_id, (group_id, paper, comment, values, _comments) in pairs
     )
-    _insert_rows("ballot", BALLOT_COLUMNS, ballots)
-    _insert_rows("ballot_comment", COMMENT_COLUMNS, comments)
-
-
-def _copy_ballots(session_id: int, pairs: list[tuple]) -> None:
-    """PostgreSQL: the ballots through COPY, as text (bytea in its hex form, \\x…)."""
-    cursor = _driver_connection().cursor()
-    with cursor.copy(f"COPY ballot ({', '.join(BALLOT_COLUMNS)}) FROM STDIN") as copy:
-        for first in range(0, len(pairs), INSERT_CHUNK):
-            copy.write(
-                "".join(
-                    f"{new_id}\t{session_id}\t{group_id}\t{'t' if paper else 'f'}\t"
-                    f"{_copy_text(comment)}\t\\\\x{values.hex()}\n"
-                    for new_id, (group_id, paper, comment, values, _c) in pairs[
-                        first : first + INSERT_CHUNK
-                    ]
-                ).encode()
-            )
-    cursor.close()
+    write = _copy_rows if db.engine.dialect.name == "postgresql" else _insert_rows
+    write("ballot", BALLOT_COLUMNS, ballots)
+    write("ballot_comment", COMMENT_COLUMNS, comments)
 
 
 def _copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
@@ -267,9 +247,14 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def _copy_text(value: object) -> str:
-    """A value in COPY's text format: NULL as \\N, backslash and line breaks escaped."""
+    """A value in COPY's text format: NULL as \\N, booleans as t and f, bytes as bytea's hex
+    form (its backslash escaped), text with backslash and line breaks escaped."""
     if value is None:
         return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
     return str(value).translate(_COPY_ESCAPES)
 
 
