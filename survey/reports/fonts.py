@@ -70,9 +70,7 @@ class CjkGlyphs:
         self._pid: int | None = None
 
     def _start(self) -> None:
-        source = ttLib.TTFont(
-            str(cjk_font_path()), fontNumber=CJK_COLLECTION_INDEX, lazy=True
-        )
+        source = ttLib.TTFont(str(cjk_font_path()), fontNumber=CJK_COLLECTION_INDEX, lazy=True)
         self._source = source
         self._cmap = source.getBestCmap()
         self._outlines = source.getGlyphSet()

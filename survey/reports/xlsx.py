@@ -451,10 +451,7 @@ def _ballots_sheet(workbook: Workbook, results: SessionResults) -> Callable[[], 
                 (
                     f'<row r="{first + number - 1}"><c t="n"><v>{number}</v></c>',
                     groups.get(ballot.group) or _text_cell(MERGED_GROUP),
-                    *[
-                        cells.get(ratings.get(key)) or _text_cell(ratings[key])
-                        for key in keys
-                    ],
+                    *[cells.get(ratings.get(key)) or _text_cell(ratings[key]) for key in keys],
                     "</row>",
                 )
             )

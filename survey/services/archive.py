@@ -124,8 +124,10 @@ def readable_json(value, depth: int = 0) -> str:
 def _flat(value: dict) -> bool:
     """An object whose values hold no list of objects: short enough for one line."""
     return not any(
-        isinstance(item, list) and any(isinstance(v, dict) for v in item)
-        or isinstance(item, dict) and not _flat(item)
+        isinstance(item, list)
+        and any(isinstance(v, dict) for v in item)
+        or isinstance(item, dict)
+        and not _flat(item)
         for item in value.values()
     )
 

@@ -52,9 +52,7 @@ def test_group_names_are_unique_within_a_session(session):
 
 
 def test_subject_positions_are_unique_within_a_session(session):
-    assert_refused(
-        Subject(session_id=session.id, name="张三", kind=SubjectRole.MEMBER, position=0)
-    )
+    assert_refused(Subject(session_id=session.id, name="张三", kind=SubjectRole.MEMBER, position=0))
 
 
 def test_min_group_size_never_below_three(session):

@@ -45,6 +45,7 @@ def full_facts(checklist: Checklist) -> dict:
     )
     return facts
 
+
 GROUP = "县级领导干部"
 
 

@@ -251,21 +251,48 @@ def test_bombs_are_refused_and_the_worker_stays_small(
     subjects = f"/sessions/{session_id}/subjects"
 
     cases = [
-        ("1.5 GB archive.json in a 1.5 MB ZIP → /verify", organizer_browser,
-         ("/verify", "/verify", "archive", "archive.zip", archive_bomb.read_bytes()),
-         422, "50 MB"),
-        ("ZIP whose header says 1 KB for 200 MB → /verify", organizer_browser,
-         ("/verify", "/verify", "archive", "archive.zip", liar.read_bytes()), 422, "损坏"),
-        ("400 MB sharedStrings in a 0.4 MB XLSX → roster", organizer_browser,
-         (f"{subjects}/import", subjects, "file", "名单.xlsx", strings_bomb.read_bytes()),
-         400, "20 MB"),
-        ("XLSX declaring 1,048,576 × 16,384 cells → roster", organizer_browser,
-         (f"{subjects}/import", subjects, "file", "名单.xlsx", dimension_bomb.read_bytes()),
-         400, "名单"),
-        ("JSON nested 200,000 deep → /verify", organizer_browser,
-         ("/verify", "/verify", "archive", "archive.json", deep_json), 422, "32层"),
-        ("TOML nested 100,000 deep → rule-set upload", admin_browser,
-         ("/admin/rulesets", "/admin/rulesets", "file", "deep.toml", deep_toml), 400, "32层"),
+        (
+            "1.5 GB archive.json in a 1.5 MB ZIP → /verify",
+            organizer_browser,
+            ("/verify", "/verify", "archive", "archive.zip", archive_bomb.read_bytes()),
+            422,
+            "50 MB",
+        ),
+        (
+            "ZIP whose header says 1 KB for 200 MB → /verify",
+            organizer_browser,
+            ("/verify", "/verify", "archive", "archive.zip", liar.read_bytes()),
+            422,
+            "损坏",
+        ),
+        (
+            "400 MB sharedStrings in a 0.4 MB XLSX → roster",
+            organizer_browser,
+            (f"{subjects}/import", subjects, "file", "名单.xlsx", strings_bomb.read_bytes()),
+            400,
+            "20 MB",
+        ),
+        (
+            "XLSX declaring 1,048,576 × 16,384 cells → roster",
+            organizer_browser,
+            (f"{subjects}/import", subjects, "file", "名单.xlsx", dimension_bomb.read_bytes()),
+            400,
+            "名单",
+        ),
+        (
+            "JSON nested 200,000 deep → /verify",
+            organizer_browser,
+            ("/verify", "/verify", "archive", "archive.json", deep_json),
+            422,
+            "32层",
+        ),
+        (
+            "TOML nested 100,000 deep → rule-set upload",
+            admin_browser,
+            ("/admin/rulesets", "/admin/rulesets", "file", "deep.toml", deep_toml),
+            400,
+            "32层",
+        ),
     ]
     for name, browser, upload, expected_status, named_limit in cases:
         reset_peak(worker)

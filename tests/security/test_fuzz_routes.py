@@ -68,9 +68,31 @@ VALUES = [
 ]
 QUERY_NAMES = ["next", "name", "id", "show", "page", "session_id", "subject", "kind", "q"]
 FORM_NAMES = [
-    "name", "title", "username", "password", "code", "subject", "session_id", "count",
-    "expected_count", "year", "population", "text", "answer", "kind", "direction", "group",
-    "group_id", "mode", "show", "issue", "due_on", "report", "replace", "token", "holidays",
+    "name",
+    "title",
+    "username",
+    "password",
+    "code",
+    "subject",
+    "session_id",
+    "count",
+    "expected_count",
+    "year",
+    "population",
+    "text",
+    "answer",
+    "kind",
+    "direction",
+    "group",
+    "group_id",
+    "mode",
+    "show",
+    "issue",
+    "due_on",
+    "report",
+    "replace",
+    "token",
+    "holidays",
 ]
 MODELS = {
     "session_id": EvalSession,
@@ -160,9 +182,10 @@ def world(app, make_user):
         "admin": make_user(role=Role.ADMIN),
         "assessor": make_user(role=Role.ASSESSOR),
     }
-    return {"organizer": (demo.username, demo.password), **{
-        role: (user.username, None) for role, user in users.items()
-    }}
+    return {
+        "organizer": (demo.username, demo.password),
+        **{role: (user.username, None) for role, user in users.items()},
+    }
 
 
 def test_every_route_answers_hostile_input_without_5xx(app, world, request):

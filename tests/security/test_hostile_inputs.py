@@ -281,9 +281,7 @@ def test_a_failing_request_logs_no_code(app, caplog, monkeypatch):
     code = "ABCDE23456"
     with caplog.at_level(logging.ERROR):
         assert app.test_client().get(f"/v/{code}").status_code == 500
-    log = "\n".join(
-        record.getMessage() + (record.exc_text or "") for record in caplog.records
-    )
+    log = "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records)
     assert "Exception on /v/[code]" in log
     assert_no_code(log, code)
 

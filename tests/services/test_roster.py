@@ -192,7 +192,7 @@ def test_import_from_the_page_shows_every_error(app, client, logged_in):
 
 def test_a_formula_without_a_saved_value_is_not_called_empty(app, draft):
     session, owner = draft
-    rows = [["姓名", "职务", "类别"], ["=CONCAT(\"张\",\"明\")", "县委书记", "主要负责人"]]
+    rows = [["姓名", "职务", "类别"], ['=CONCAT("张","明")', "县委书记", "主要负责人"]]
     with pytest.raises(RosterError) as refused:
         roster.import_roster(session, "r.xlsx", xlsx(rows), replace=False, actor=owner)
     assert refused.value.errors == [
