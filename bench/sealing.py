@@ -17,8 +17,11 @@ import time
 
 from synthetic import SEAL_CPU, Step, bench_app, build_closed_session, load
 
+from survey.boxes import Opener, seal
+from survey.domain.layout import BallotLayout
+from survey.domain.plaintext import pack
 from survey.services import anonymity, closing
-from survey.services.sealing import Opener, ballot_plaintext, create_session_key, private_key, seal
+from survey.services.sealing import create_session_key, private_key
 
 
 def per_ballot(subjects: int, seals: int) -> None:
@@ -27,7 +30,8 @@ def per_ballot(subjects: int, seals: int) -> None:
         (s, "overall"): rng.choice(("good", "fairly_good", "average", "poor"))
         for s in range(subjects)
     }
-    plaintext = ballot_plaintext(1, False, ratings, {3: "希望多下基层调研。"}, "总体满意。")
+    layout = BallotLayout.of(sorted(ratings), sorted(set(ratings.values())))
+    plaintext = pack(layout, 1, False, ratings, {3: "希望多下基层调研。"}, "总体满意。")
     public = create_session_key(999_999)
     opener = Opener(private_key(999_999))
     started = time.process_time()

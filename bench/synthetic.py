@@ -1,7 +1,7 @@
 """A closed synthetic session in a throwaway SQLite instance, for the report and tally benches.
 
 Ballots are sealed to the session key as cast() seals them and inserted in bulk (executemany),
-then the session is closed through survey.services.sessions.close_session, which opens every
+each with the used-up code it was cast with (the close rewrites the codes too), then the session is closed through survey.services.sessions.close_session, which opens every
 seal, shuffles and scrubs: the benches see what a real close does and leaves behind.
 """
 
@@ -9,6 +9,8 @@ import contextlib
 import datetime as dt
 import os
 import random
+import resource
+import secrets
 import statistics
 import sys
 import tempfile
@@ -21,13 +23,16 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from survey import create_app  # noqa: E402
+from survey.boxes import seal  # noqa: E402
 from survey.domain import DEFAULT_RULESET_ID, get_shipped  # noqa: E402
-from survey.domain.layout import BallotLayout  # noqa: E402
+from survey.domain.plaintext import pack  # noqa: E402
 from survey.domain.questionnaire import shipped  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.models import (  # noqa: E402
     Ballot,
+    BallotCode,
     BallotComment,
+    CodeStatus,
     EvalSession,
     MeetingType,
     RaterGroup,
@@ -40,7 +45,6 @@ from survey.models import (  # noqa: E402
     random_id,
 )
 from survey.security import hash_password, new_password  # noqa: E402
-from survey.services.sealing import ballot_plaintext, seal  # noqa: E402
 from survey.services.sessions import close_session, open_session  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
@@ -149,14 +153,15 @@ def build_closed_session(
     weights = [share for _, share in GROUPS]
     # Generated and inserted a chunk at a time, so 100,000 ballots need little memory.
     public_key = session.ballot_public_key
+    layout = session.open_layout()
     sealing = 0.0
     for first in range(0, ballots, CHUNK_BALLOTS):
-        rows, plain = [], []
+        rows, plain, codes = [], [], []
         for number in range(first, min(first + CHUNK_BALLOTS, ballots)):
             overall = f"建议加强作风建设，第{number % 97}条意见。" if rng.random() < 0.05 else ""
             ratings, comments = _answers(rng, subject_ids, profiles)
             group_id = rng.choices(group_ids, weights)[0]
-            plaintext = ballot_plaintext(group_id, False, ratings, comments, overall)
+            plaintext = pack(layout, group_id, False, ratings, comments, overall)
             if not close:
                 plain.append((group_id, ratings, comments, overall))
                 continue
@@ -164,8 +169,18 @@ def build_closed_session(
             box = seal(public_key, plaintext)
             sealing += time.process_time() - started
             rows.append({"session_id": session.id, "box": box})
-        if close:
+            codes.append(
+                {
+                    "session_id": session.id,
+                    "group_id": group_id,
+                    "code_hash": secrets.token_hex(32),
+                    "status": CodeStatus.USED,
+                    "submit_token_hash": secrets.token_hex(32),
+                }
+            )
+        if close:  # each sealed ballot used up a code, which the close rewrites too
             db.session.execute(sa.insert(SealedBallot), rows)
+            db.session.execute(sa.insert(BallotCode), codes)
         else:
             _insert_plain(session.id, group_ids, plain)
     SEAL_CPU.append(sealing)
@@ -187,9 +202,7 @@ def build_closed_session(
 def _insert_plain(session_id: int, group_ids: list[int], ballots: list[tuple]) -> None:
     """Insert opened ballots and their comments directly, as a close leaves them."""
     session = db.session.get(EvalSession, session_id)
-    layout = BallotLayout.for_questionnaire(
-        session.frozen_questionnaire(), ((s.id, s.kind) for s in session.subjects)
-    )
+    layout = session.open_layout()
     session.ballot_layout = layout.document()
     ballot_rows, comment_rows = [], []
     for group_id, ratings, comments, overall in ballots:
@@ -280,8 +293,15 @@ def server_cpu() -> float:
     return total
 
 
+def helpers_cpu() -> float:
+    """CPU seconds of this process's ended child processes (the close's box-opening helpers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Step:
-    """Wall, CPU (this process and, on PostgreSQL, the server's backends) and peak RSS."""
+    """Wall, CPU (this process, its helper processes and, on PostgreSQL, the server's
+    backends) and peak RSS."""
 
     def __init__(self, label: str):
         self.label = label
@@ -289,6 +309,7 @@ class Step:
     def __enter__(self):
         self.rss = reset_peak()
         self.server = server_cpu()
+        self.helpers = helpers_cpu()
         self.cpu = time.process_time()
         self.wall = time.perf_counter()
         return self
@@ -296,13 +317,21 @@ class Step:
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self.wall
         self.cpu = time.process_time() - self.cpu
+        self.helpers = helpers_cpu() - self.helpers
         self.peak = rss_mib("VmHWM")
+        # The largest helper's peak (ru_maxrss, KiB): each helper holds a chunk of boxes.
+        self.helper_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
         self.server = server_cpu() - self.server
 
     def line(self, wall: float | None = None) -> str:
         server = f"  server CPU {self.server:6.2f} s" if db.engine.dialect.name != "sqlite" else ""
+        helpers = (
+            f"  helpers CPU {self.helpers:6.2f} s (each peak {self.helper_peak} MiB)"
+            if self.helpers
+            else ""
+        )
         return (
             f"  {self.label:<30} {wall if wall is not None else self.wall:7.2f} s wall"
-            f"  {self.cpu:6.2f} s CPU{server}  peak RSS {self.peak:5d} MiB"
+            f"  {self.cpu:6.2f} s CPU{helpers}{server}  peak RSS {self.peak:5d} MiB"
             f" (+{self.peak - self.rss} over {self.rss})  load {load()}"
         )

@@ -1,15 +1,21 @@
 """民主测评平台: anonymous democratic evaluation of leadership teams, end to end."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if (
+    TYPE_CHECKING
+):  # imported in create_app: `import survey.boxes` in a helper process needs no Flask
+    from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None) -> "Flask":
     """Build the application: settings, database, accounts, pages."""
     import os
+
+    from flask import Flask
 
     from survey.config import load_settings
 
@@ -43,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _init_extensions(app: Flask) -> None:
+def _init_extensions(app: "Flask") -> None:
     from survey.extensions import configure_sqlite, csrf, db, login_manager, migrate
 
     db.init_app(app)

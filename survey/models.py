@@ -14,6 +14,7 @@ from flask_login import UserMixin
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey.domain.layout import BallotLayout
 from survey.domain.questionnaire import Questionnaire, from_document
 from survey.domain.roles import Labelled, SubjectRole
 from survey.extensions import db
@@ -193,6 +194,13 @@ class EvalSession(db.Model):
     def frozen_questionnaire(self) -> Questionnaire:
         """Return the questionnaire as stored; raise QuestionnaireError if it does not hold."""
         return from_document(json.loads(self.questionnaire))
+
+    def open_layout(self) -> BallotLayout:
+        """The layout a ballot is coded by while the session is open: every line of the frozen
+        questionnaire for every subject (fixed while open, as both are)."""
+        return BallotLayout.for_questionnaire(
+            self.frozen_questionnaire(), ((s.id, s.kind) for s in self.subjects)
+        )
 
 
 class SessionGrant(db.Model):

@@ -24,7 +24,11 @@ def add_sealed(
     public_key = ensure_public_key(session.id)
     group_id = session.groups[group].id
     for ballot in ballots:
-        submission = ballot if isinstance(ballot, Submission) else Submission(ratings=ballot)
+        submission = (
+            ballot
+            if isinstance(ballot, Submission)
+            else Submission(session.open_layout(), ratings=ballot)
+        )
         store_sealed(session.id, public_key, group_id, submission, paper=False)
     db.session.commit()
 

@@ -10,9 +10,12 @@ and foreign-key checks.
 Plain data in, plain data out: the service layer reads and writes the database.
 """
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .questionnaire import Questionnaire
 
@@ -61,25 +64,50 @@ class BallotLayout:
     def document(self) -> dict:
         return {"lines": [[s, i] for s, i in self.lines], "options": list(self.options)}
 
+    @cached_property
+    def digest(self) -> bytes:
+        """Eight bytes that name this layout: a sealed ballot carries them, so the close never
+        reads ratings by a layout other than the one they were coded by."""
+        text = json.dumps(
+            self.document(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+        return hashlib.sha256(text.encode()).digest()[:8]
+
+    @cached_property
+    def slots(self) -> dict[tuple[int, str], int]:
+        return {line: slot for slot, line in enumerate(self.lines)}
+
+    @cached_property
+    def codes(self) -> dict[str, int]:
+        return {option: code for code, option in enumerate(self.options, start=1)}
+
+    @cached_property
+    def code_bytes(self) -> bytes:
+        """Every byte a line may hold (blank and each option's code), to strip with translate."""
+        return bytes(range(len(self.options) + 1))
+
     @property
     def width(self) -> int:
         return len(self.lines)
 
-    @property
+    @cached_property
     def blank(self) -> bytes:
         """A ballot that rates nothing (a 废票)."""
         return bytes(self.width)
 
     def encode(self, ratings: Mapping[tuple[int, str], str]) -> bytes:
         """{(subject id, item): option} as bytes; a line or option outside the layout is refused."""
-        slots = {line: slot for slot, line in enumerate(self.lines)}
-        codes = {option: code for code, option in enumerate(self.options, start=1)}
+        slots, codes = self.slots, self.codes
         values = bytearray(self.width)
         for line, option in ratings.items():
             if line not in slots or option not in codes:
                 raise LayoutError(f"{line} = {option!r} is not on the ballot")
             values[slots[line]] = codes[option]
         return bytes(values)
+
+    def fits(self, values: bytes) -> bool:
+        """Whether these bytes are ratings under this layout: its width, each a known code."""
+        return len(values) == self.width and not values.translate(None, self.code_bytes)
 
     def decode(self, values: bytes) -> dict[tuple[int, str], str]:
         """The ratings as {(subject id, item): option}, blank lines left out."""

@@ -13,6 +13,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask import current_app
 
+from survey.boxes import seal
+from survey.domain import plaintext
+from survey.domain.layout import BallotLayout
 from survey.extensions import begin_write, db, pooled_driver_connection
 from survey.inputs import strict_int
 from survey.models import (
@@ -26,7 +29,7 @@ from survey.models import (
 )
 from survey.security import CODE_ALPHABET, CODE_LENGTH, canonical_code, code_hash
 from survey.services import ServiceError
-from survey.services.sealing import ballot_plaintext, create_session_key, seal
+from survey.services.sealing import create_session_key
 
 MAX_FIELDS = 2000  # far above any real ballot (30 subjects x 4 items); refuses junk early
 COMMENT_ITEM = "comment"
@@ -72,8 +75,10 @@ class BallotInvalid(ServiceError):
 
 @dataclass
 class Submission:
-    """A checked ballot, ready to store: {(subject_id, item): option} plus comments."""
+    """A checked ballot, ready to store: {(subject_id, item): option} plus comments, and the
+    session's layout the ratings are sealed in."""
 
+    layout: BallotLayout
     ratings: dict[tuple[int, str], str] = field(default_factory=dict)
     comments: dict[int, str] = field(default_factory=dict)
     overall_comment: str = ""
@@ -137,7 +142,7 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
     subjects = {subject.id: subject for subject in session.subjects}
     options = questionnaire.option_keys()
     limit = questionnaire.comment_max_length
-    submission = Submission()
+    submission = Submission(session.open_layout())
     for name, raw in form.items():
         if not isinstance(name, str) or not isinstance(raw, str):
             raise BallotInvalid("测评表中有无法识别的内容，请刷新页面后重新填写。")
@@ -168,8 +173,7 @@ def parse_submission(session: EvalSession, form: dict[str, str]) -> Submission:
             raise BallotInvalid("测评表中有无法识别的内容，请刷新页面后重新填写。")
     if not submission.ratings:
         raise BallotInvalid("测评表未作任何评价，不能提交空表。请至少评价一项。")
-    lines = sum(len(questionnaire.items_for(s.kind)) for s in session.subjects)
-    submission.unanswered = lines - len(submission.ratings)
+    submission.unanswered = submission.layout.width - len(submission.ratings)
     return submission
 
 
@@ -295,7 +299,8 @@ def sealed_box(public_key: str, group_id: int, submission: Submission, *, paper:
     """The ballot's content sealed to the session key: what the database stores of it."""
     return seal(
         public_key,
-        ballot_plaintext(
+        plaintext.pack(
+            submission.layout,
             group_id,
             paper,
             submission.ratings,

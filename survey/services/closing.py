@@ -17,14 +17,16 @@ finish_close() again (``survey close``, or the 继续结束 button on the sessio
 there. A session is never shown as closed while its scrub is pending.
 """
 
-import json
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
-from survey.domain.layout import BallotLayout
+from survey.boxes import open_all
+from survey.domain import plaintext
 from survey.extensions import db
 from survey.models import (
     Ballot,
@@ -45,7 +47,7 @@ from survey.services.anonymity import (
 from survey.services.audit import record
 from survey.services.codes import lock_session
 from survey.services.results import seal_session, store_tally
-from survey.services.sealing import Opener, destroy_session_key, private_key
+from survey.services.sealing import destroy_session_key, private_key
 
 log = logging.getLogger(__name__)
 
@@ -166,19 +168,22 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
     check = _Checker(session)
     batch = OpenedBatch(check.lines, check.options)
     refused = 0
-    # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
-    # opened ballots accumulate, never every box at once.
-    boxes = db.session.execute(
-        sa.select(SealedBallot.box)
+    sealed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SealedBallot)
         .where(SealedBallot.session_id == session_id)
-        .execution_options(yield_per=BOX_CHUNK)
     )
-    opener = None
-    for (box,) in boxes:
-        if opener is None:
-            opener = Opener(private_key(session_id))
-        if not check(opener, box, batch):
-            refused += 1
+    if sealed:  # with no ballot to open, the key file need not exist
+        # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
+        # opened ballots accumulate, never every box at once.
+        boxes = db.session.execute(
+            sa.select(SealedBallot.box)
+            .where(SealedBallot.session_id == session_id)
+            .execution_options(yield_per=BOX_CHUNK)
+        ).scalars()
+        for content in open_all(private_key(session_id), boxes, opening_workers(sealed)):
+            if not check(content, batch):
+                refused += 1
     rewrite_ballots(session, batch)
     count = len(batch)
     forget_askers(session)
@@ -192,6 +197,16 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
     actor = db.session.get(User, actor_id) if actor_id is not None else None
     record(actor, "close_session", session_id, detail)
     db.session.commit()
+
+
+def opening_workers(boxes: int) -> int:
+    """How many helper processes open this many boxes: one per core the server may use
+    (CLOSE_WORKERS, or every core of this process, at most 4), for CLOSE_WORKERS_FROM boxes
+    or more; below that, or on one core, this process opens them itself (1)."""
+    config = current_app.config
+    if boxes < config["CLOSE_WORKERS_FROM"]:
+        return 1
+    return config["CLOSE_WORKERS"] or min(len(os.sched_getaffinity(0)), 4)
 
 
 def _destroy_key(session_id: int, _actor_id: int | None) -> None:
@@ -221,54 +236,30 @@ class _Checker:
     it to the batch in compact form."""
 
     def __init__(self, session: EvalSession):
-        questionnaire = session.frozen_questionnaire()
         self.groups = {group.id for group in session.groups}
         self.subjects = {subject.id for subject in session.subjects}
-        layout = BallotLayout.for_questionnaire(
-            questionnaire, ((subject.id, subject.kind) for subject in session.subjects)
-        )
-        self.lines, self.options = list(layout.lines), list(layout.options)
-        self.limit = questionnaire.comment_max_length
-        # Every rating a ballot may hold, [subject id, item, option] as a tuple, to its line's
-        # slot and the option's code: one lookup per rating (100,000 ballots × 30 of them).
-        self.ratings = {
-            (subject_id, item, option): (slot, code)
-            for slot, (subject_id, item) in enumerate(self.lines)
-            for code, option in enumerate(self.options, start=1)
-        }
+        self.layout = session.open_layout()
+        self.lines, self.options = list(self.layout.lines), list(self.layout.options)
+        self.limit = session.frozen_questionnaire().comment_max_length
 
-    def __call__(self, opener: Opener, box: bytes, batch: OpenedBatch) -> bool:
-        """Open the box and add its ballot to the batch; False if it does not open or fit."""
+    def __call__(self, content: bytes | None, batch: OpenedBatch) -> bool:
+        """Add the opened ballot to the batch; False if its box did not open or it does not fit."""
+        if content is None:
+            return False
         try:
-            data = json.loads(opener.open(box))
-            group, paper, overall = data["g"], data["p"], data["o"]
-            ratings, comments = data["r"], data["c"]
-            if not (
-                group in self.groups
-                and isinstance(paper, bool)
-                and isinstance(overall, str)
-                and len(overall) <= self.limit
-                and ratings
-            ):
-                return False
-            known = self.ratings
-            values = bytearray(len(self.lines))
-            for rating in ratings:
-                found = known.get(tuple(rating))
-                if found is None or values[found[0]]:  # unknown, or twice
-                    return False
-                values[found[0]] = found[1]
-            texts = {}
-            for s, t in comments:
-                if s not in self.subjects or not isinstance(t, str) or not 0 < len(t) <= self.limit:
-                    return False
-                if s in texts:  # twice
-                    return False
-                texts[s] = t
-        except (ValueError, KeyError, TypeError):
+            ballot = plaintext.unpack(content, self.layout)
+        except plaintext.UNREADABLE:
+            return False
+        limit = self.limit
+        if (
+            ballot.group_id not in self.groups
+            or len(ballot.overall) > limit
+            or ballot.values == self.layout.blank
+            or any(s not in self.subjects or not 0 < len(t) <= limit for s, t in ballot.comments)
+        ):
             return False
         batch.ballots.append(
-            (group, paper, overall or None, bytes(values), tuple(sorted(texts.items())))
+            (ballot.group_id, ballot.paper, ballot.overall or None, ballot.values, ballot.comments)
         )
         return True
 

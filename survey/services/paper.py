@@ -12,6 +12,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
+from survey.boxes import Opener, seal
 from survey.extensions import db
 from survey.models import BallotCode, CodeStatus, EvalSession, PaperEntry, SessionState, User
 from survey.services import ServiceError
@@ -23,7 +24,7 @@ from survey.services.ballots import (
     parse_submission,
     store_sealed,
 )
-from survey.services.sealing import Opener, entry_digest, private_key, seal
+from survey.services.sealing import entry_digest, private_key
 
 
 class PaperOutcome(StrEnum):

@@ -471,22 +471,37 @@ def seal_session(
 
 def _batch_texts(session: EvalSession, batch: OpenedBatch) -> tuple[list[bytes], dict, dict, dict]:
     """Each opened ballot's canonical text (survey.domain.seal.canonical_ballot), built from
-    pieces serialised once per group, line and option."""
+    pieces serialised once per group, line and option.
+
+    A ballot's ratings are its values looked up, line by line, in a table of each line's
+    pieces (b"" for a blank line, dropped by the filter): `map` and `join` do that in C, at
+    100,000 ballots × 30 lines.
+    """
     names = {g.id: g.name for g in session.groups}
     received = Counter(names[ballot[0]] for ballot in batch.ballots)
     facts, questionnaire, ruleset, labels = _seal_parts(session, received, merge=True)
-    group_text = {group_id: _dumps(labels.get(name, name)) for group_id, name in names.items()}
-    pieces = [[_dumps([s, i, option]) for option in batch.options] for s, i in batch.lines]
-    order = sorted(range(batch.width), key=batch.lines.__getitem__)
+    group_text = {
+        group_id: _dumps(labels.get(name, name)).encode() for group_id, name in names.items()
+    }
+    order = sorted(range(batch.width), key=batch.lines.__getitem__)  # the canonical order
+    s_i = [batch.lines[slot] for slot in order]
+    tables = [[b""] + [_dumps([s, i, option]).encode() for option in batch.options] for s, i in s_i]
+    reordered = order != list(range(batch.width))  # lines added by add_stored, at the end
+    pick, no_text = list.__getitem__, _dumps("").encode()
     texts = []
     for group_id, _paper, overall, values, comments in batch.ballots:
-        ratings = ",".join([pieces[slot][values[slot] - 1] for slot in order if values[slot]])
-        said = ",".join([_dumps([s, t]) for s, t in comments])
+        if reordered:
+            values = [values[slot] for slot in order]
+        ratings = b",".join(filter(None, map(pick, tables, values)))
+        said = b",".join([_dumps([s, t]).encode() for s, t in comments])
         texts.append(
-            (
-                f'{{"comments":[{said}],"group":{group_text[group_id]},'
-                f'"overall_comment":{_dumps(overall or "")},"ratings":[{ratings}]}}'
-            ).encode()
+            b'{"comments":[%b],"group":%b,"overall_comment":%b,"ratings":[%b]}'
+            % (
+                said,
+                group_text[group_id],
+                _dumps(overall).encode() if overall else no_text,
+                ratings,
+            )
         )
     return texts, facts, questionnaire, ruleset
 

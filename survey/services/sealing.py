@@ -1,9 +1,10 @@
-"""Ballots sealed to a per-session key pair whose private half never enters the database.
+"""The per-session key pair ballots are sealed to, whose private half never enters the database.
 
 When a session opens, an X25519 key pair is made for it. The public key is stored with the
-session; every ballot (and every clerk's paper entry) is sealed to it at submit: a fresh
-ephemeral X25519 key, HKDF-SHA256 and ChaCha20-Poly1305, as in libsodium's sealed box. Only
-ciphertext reaches the database, its write-ahead log and any backup made while voting.
+session; every ballot (and every clerk's paper entry) is sealed to it at submit
+(survey/boxes.py: a fresh ephemeral X25519 key, HKDF-SHA256 and ChaCha20-Poly1305, as in
+libsodium's sealed box). Only ciphertext reaches the database, its write-ahead log and any
+backup made while voting.
 
 The private key is a file of its own (0600) in the instance folder, or in SESSION_KEY_DIR
 when several app servers share one directory. The close opens every seal in one shuffled
@@ -13,27 +14,20 @@ each vote (the code's row next to a sealed ballot) then leads to ciphertext nobo
 
 import hashlib
 import hmac
-import json
 import os
 import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 
+from survey.boxes import KEY_BYTES
 from survey.services import ServiceError
 
-KEY_BYTES = 32
-NONCE = bytes(12)  # every box has a key of its own (fresh ephemeral key), so a fixed nonce is safe
-SEAL_INFO = b"survey ballot seal v1"
 ENTRY_INFO = b"survey paper entry digest v1"
-# Plaintexts are padded to a multiple of this, so a box's length says little about how long
-# its comments are.
-PAD_TO = 256
 
 
 class SessionKeyMissing(ServiceError):
@@ -114,83 +108,7 @@ def _sync_dir(path: Path) -> None:
         os.close(fd)
 
 
-# ---- the boxes ----------------------------------------------------------------------------
-
-
-def _box_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
-    """HKDF-SHA256 (RFC 5869) of the shared secret, no salt, one 32-byte block.
-
-    Written out with hmac.digest: the same key as cryptography's HKDF object (a test holds
-    them equal), at a fraction of its per-call cost, which the close pays 100,000 times.
-    """
-    pseudo_random = hmac.digest(bytes(32), shared, "sha256")  # extract; no salt = zeros
-    return hmac.digest(pseudo_random, SEAL_INFO + ephemeral + recipient + b"\x01", "sha256")
-
-
-def _pad(data: bytes) -> bytes:
-    # 0x80 then zeros (ISO/IEC 7816-4): unambiguous to strip.
-    data += b"\x80"
-    return data + bytes(-len(data) % PAD_TO)
-
-
-def _unpad(data: bytes) -> bytes:
-    end = data.rstrip(b"\x00")
-    if not end.endswith(b"\x80"):
-        raise ValueError("bad padding")
-    return end[:-1]
-
-
-def seal(public_hex: str, plaintext: bytes) -> bytes:
-    """Encrypt to the session's public key; only the private key can open the result."""
-    recipient = bytes.fromhex(public_hex)
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
-    key = _box_key(shared, ephemeral_public, recipient)
-    return ephemeral_public + ChaCha20Poly1305(key).encrypt(NONCE, _pad(plaintext), None)
-
-
-class Opener:
-    """Opens the boxes of one session with its private key (kept in memory only)."""
-
-    def __init__(self, private_raw: bytes):
-        self._private = X25519PrivateKey.from_private_bytes(private_raw)
-        self._public = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-    def open(self, box: bytes) -> bytes:
-        """Return the plaintext; raise ValueError for a box this key did not seal."""
-        if len(box) < KEY_BYTES + 16:
-            raise ValueError("box too short")
-        ephemeral_public, body = box[:KEY_BYTES], box[KEY_BYTES:]
-        shared = self._private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-        key = _box_key(shared, ephemeral_public, self._public)
-        try:
-            return _unpad(ChaCha20Poly1305(key).decrypt(NONCE, body, None))
-        except Exception as error:  # InvalidTag and friends: one meaning, "not ours"
-            raise ValueError("box does not open") from error
-
-
-# ---- what goes in a box -------------------------------------------------------------------
-
-
-def ballot_plaintext(
-    group_id: int,
-    paper: bool,
-    ratings: dict[tuple[int, str], str],
-    comments: dict[int, str],
-    overall: str,
-) -> bytes:
-    return json.dumps(
-        {
-            "g": group_id,
-            "p": paper,
-            "r": sorted([s, i, v] for (s, i), v in ratings.items()),
-            "c": sorted([s, t] for s, t in comments.items()),
-            "o": overall,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+# ---- paper entries ------------------------------------------------------------------------
 
 
 def entry_digest(private_raw: bytes, canonical: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from survey.domain.layout import BallotLayout
 from survey.domain.questionnaire import Questionnaire
 from survey.extensions import db, pooled_driver_connection
 from survey.models import CodeStatus, EvalSession, SessionState, SubjectRole
@@ -129,14 +130,19 @@ class SubjectLine:
 
 @dataclass(frozen=True)
 class BallotForm:
-    """An open session's frozen ballot, shaped for parse_submission (which reads these two)."""
+    """An open session's frozen ballot, shaped for parse_submission (which reads it
+    as it reads an EvalSession: its questionnaire, subjects and layout)."""
 
     key: tuple
     questionnaire: Questionnaire
     subjects: tuple[SubjectLine, ...]
+    layout: BallotLayout
 
     def frozen_questionnaire(self) -> Questionnaire:
         return self.questionnaire
+
+    def open_layout(self) -> BallotLayout:
+        return self.layout
 
 
 _forms: dict[tuple, BallotForm] = {}
@@ -154,6 +160,7 @@ def form_for(found: CodeLookup) -> BallotForm:
         key=found.session_key,
         questionnaire=session.frozen_questionnaire(),
         subjects=tuple(SubjectLine(s.id, s.kind) for s in session.subjects),
+        layout=session.open_layout(),
     )
     remember(_forms, found.session_key, form)
     return form

@@ -91,6 +91,7 @@ def test_ballots_stored_as_answer_rows_are_compacted_and_their_seals_still_verif
             session,
             [
                 Submission(
+                    session.open_layout(),
                     ratings={
                         line: options[(n + k) % len(options)]
                         for k, line in enumerate(lines)

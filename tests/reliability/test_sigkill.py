@@ -218,6 +218,6 @@ def consistent(session_id: int) -> int:
     assert used == ballots, f"{used} codes used but {ballots} ballots stored"
     assert without_answers == 0
     # While open the ballots are sealed: each must open with the session key and hold answers.
-    assert all(ballot["r"] for ballot in sealed_contents(session_id))
+    assert all(ballot.ratings for ballot in sealed_contents(session_id))
     db.session.rollback()  # the server writes next: hold no lock
     return ballots

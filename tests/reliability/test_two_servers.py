@@ -14,6 +14,7 @@ import importlib.util
 import threading
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -32,10 +33,18 @@ PAUSE = 0.1  # seconds each phone waits after its answer
 
 
 @pytest.fixture
-def servers(app):
+def servers(app, tmp_path):
     if importlib.util.find_spec("gunicorn") is None:
         requirement_missing("gunicorn is not installed")
-    instance = __import__("pathlib").Path(app.instance_path)
+    # The servers' own instance folder shares the session keys with the test's. A close opens
+    # 10,000 sealed ballots or more in helper processes (survey/boxes.py); this session is
+    # small, so the threshold comes down to 1: the close under gunicorn runs them.
+    instance = tmp_path / "servers"
+    instance.mkdir()
+    keys = Path(app.instance_path) / "session_keys"
+    (instance / "config.py").write_text(
+        f"SESSION_KEY_DIR = {str(keys)!r}\nCLOSE_WORKERS_FROM = 1\nCLOSE_WORKERS = 2\n"
+    )
     pair = [Server(app, instance), Server(app, instance)]
     for server in pair:
         server.env["WORKERS"] = "2"

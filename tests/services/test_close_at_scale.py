@@ -155,7 +155,7 @@ def test_the_box_key_is_the_hkdf_of_the_shared_secret():
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    from survey.services.sealing import SEAL_INFO, _box_key
+    from survey.boxes import SEAL_INFO, _box_key
 
     for _ in range(20):
         shared, ephemeral, recipient = os.urandom(32), os.urandom(32), os.urandom(32)

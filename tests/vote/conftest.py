@@ -1,14 +1,16 @@
 """Helpers to fill a ballot (the open_session fixture is in tests/conftest.py)."""
 
-import json
 import re
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from survey.boxes import Opener
+from survey.domain.plaintext import unpack
 from survey.extensions import db
-from survey.models import BallotCode, CodeStatus, SealedBallot
+from survey.models import BallotCode, CodeStatus, EvalSession, SealedBallot
 from survey.services.ballots import ballot_count
-from survey.services.sealing import Opener, private_key
+from survey.services.sealing import private_key
 
 
 def ballot_form(client, code: str) -> tuple[dict, str]:
@@ -35,16 +37,39 @@ def count_ballots(session_id: int) -> int:
     return count
 
 
-def sealed_contents(session_id: int) -> list[dict]:
+def sealed_contents(session_id: int) -> list["SealedContent"]:
     """Open the session's sealed ballots with its key file, as the close will."""
     db.session.rollback()
     opener = Opener(private_key(session_id))
+    session = db.session.get(EvalSession, session_id)
+    layout = session.open_layout()
     boxes = db.session.scalars(
         sa.select(SealedBallot.box).where(SealedBallot.session_id == session_id)
     )
-    contents = [json.loads(opener.open(box)) for box in boxes]
+    contents = [SealedContent.of(unpack(opener.open(box), layout), layout) for box in boxes]
     db.session.rollback()
     return contents
+
+
+@dataclass(frozen=True)
+class SealedContent:
+    """A sealed ballot as opened, its ratings decoded: {(subject id, item): option}."""
+
+    group_id: int
+    paper: bool
+    ratings: dict
+    comments: dict
+    overall: str
+
+    @classmethod
+    def of(cls, content, layout) -> "SealedContent":
+        return cls(
+            content.group_id,
+            content.paper,
+            layout.decode(content.values),
+            dict(content.comments),
+            content.overall,
+        )
 
 
 def code_statuses(session_id: int) -> dict[CodeStatus, int]:

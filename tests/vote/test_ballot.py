@@ -116,8 +116,8 @@ def test_a_full_ballot_is_stored_once_and_anonymously(app, client, open_session)
     # Only ciphertext is stored while open; the session's key opens it.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
     (stored,) = sealed_contents(open_session.session.id)
-    assert {value for _, _, value in stored["r"]} == {"fairly_good"} and len(stored["r"]) == 6
-    assert stored["c"] == [[subject_id, "希望多下基层"]] and stored["p"] is False
+    assert set(stored.ratings.values()) == {"fairly_good"} and len(stored.ratings) == 6
+    assert stored.comments == {subject_id: "希望多下基层"} and stored.paper is False
     # The used code cannot open the ballot again.
     again = client.get(f"/v/{code}")
     assert again.status_code == 409 and "已使用" in again.get_data(as_text=True)
@@ -167,7 +167,7 @@ def test_partial_ballot_asks_for_confirmation_and_keeps_the_answers(client, open
     assert confirmed.status_code == 303
     assert count_ballots(open_session.session.id) == 1
     (stored,) = sealed_contents(open_session.session.id)
-    assert len(stored["r"]) == 2
+    assert len(stored.ratings) == 2
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ def test_a_fast_submit_stores_once_and_a_retry_gets_the_same_receipt(
     assert other.status_code == 409
     session_id = open_session.session.id
     assert count_ballots(session_id) == 1
-    assert sealed_contents(session_id)[0]["o"] == "意见" * 100
+    assert sealed_contents(session_id)[0].overall == "意见" * 100
 
 
 def test_what_the_fast_path_does_not_take_flask_answers(client, open_session):

@@ -84,7 +84,7 @@ def test_disagreeing_entries_are_listed_and_can_be_settled(app, make_user, open_
     key_in(second, session.id, code, paper_answers(second, session, "good"))
     assert count_ballots(session.id) == 1
     (ballot,) = sealed_contents(session.id)
-    assert {value for _, _, value in ballot["r"]} == {"good"} and ballot["p"] is True
+    assert set(ballot.ratings.values()) == {"good"} and ballot.paper is True
 
 
 def test_code_already_used_online_cannot_be_entered_on_paper(app, client, make_user, open_session):
