@@ -76,6 +76,8 @@ def main() -> None:
         per_ballot(args.subjects, args.seals)
         clock = StepClock()
         clock.wrap(closing, "rewrite_ballots", "  of which shuffle, insert, delete")
+        clock.wrap(anonymity, "_insert_batch", "    of which insert the ballots")
+        clock.wrap(anonymity, "rewrite_codes", "    of which rewrite the codes")
         clock.wrap(closing, "store_tally", "  of which store the tally")
         clock.wrap(closing, "seal_session", "  of which the seal")
         clock.wrap(closing, "_open_seals", "open, check, shuffle, insert, seal")

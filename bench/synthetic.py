@@ -1,8 +1,9 @@
 """A closed synthetic session in a throwaway SQLite instance, for the report and tally benches.
 
 Ballots are sealed to the session key as cast() seals them and inserted in bulk (executemany),
-each with the used-up code it was cast with (the close rewrites the codes too), then the session is closed through survey.services.sessions.close_session, which opens every
-seal, shuffles and scrubs: the benches see what a real close does and leaves behind.
+each with the used-up code it was cast with (the close rewrites the codes too), then the
+session is closed through survey.services.sessions.close_session, which opens every seal,
+shuffles and scrubs: the benches see what a real close does and leaves behind.
 """
 
 import contextlib
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from survey import create_app  # noqa: E402
+from survey import boxes, create_app  # noqa: E402
 from survey.boxes import seal  # noqa: E402
 from survey.domain import DEFAULT_RULESET_ID, get_shipped  # noqa: E402
 from survey.domain.plaintext import pack  # noqa: E402
@@ -293,6 +294,26 @@ def server_cpu() -> float:
     return total
 
 
+HELPER_PEAKS: list[int] = []  # MiB, each box-opening helper's peak RSS just before it ended
+
+
+def _note_helper_peak(stop):
+    """Read a helper's own peak RSS from /proc as it is stopped. (ru_maxrss of the children
+    counts the moment between fork and exec, when a helper still looked as big as the close.)"""
+
+    def stopped(helper):
+        status = Path(f"/proc/{helper.process.pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                HELPER_PEAKS.append(int(line.split()[1]) // 1024)
+        stop(helper)
+
+    return stopped
+
+
+boxes._Helper.stop = _note_helper_peak(boxes._Helper.stop)
+
+
 def helpers_cpu() -> float:
     """CPU seconds of this process's ended child processes (the close's box-opening helpers)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -319,8 +340,7 @@ class Step:
         self.cpu = time.process_time() - self.cpu
         self.helpers = helpers_cpu() - self.helpers
         self.peak = rss_mib("VmHWM")
-        # The largest helper's peak (ru_maxrss, KiB): each helper holds a chunk of boxes.
-        self.helper_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        self.helper_peak = max(HELPER_PEAKS, default=0)
         self.server = server_cpu() - self.server
 
     def line(self, wall: float | None = None) -> str:

@@ -109,7 +109,8 @@ def open_all(
 
     With workers > 1 the boxes are opened by that many helper processes, CHUNK at a time, while
     this process reads the next boxes and uses the plaintexts already back: memory holds a
-    chunk per helper, never the whole batch. A helper that fails raises RuntimeError.
+    chunk per helper, never the whole batch. A helper that cannot start or ends early raises
+    HelperFailed.
     """
     if workers <= 1:
         opener = Opener(private_raw)
@@ -118,8 +119,10 @@ def open_all(
         return
     boxes = iter(boxes)
     chunks = iter(lambda: list(islice(boxes, CHUNK)), [])
-    helpers = [_Helper(private_raw) for _ in range(workers)]
+    helpers: list[_Helper] = []
     try:
+        for _ in range(workers):
+            helpers.append(_Helper(private_raw))
         waiting: deque[_Helper] = deque()
         for helper in helpers:
             chunk = next(chunks, None)
@@ -140,6 +143,10 @@ def open_all(
             helper.stop()
 
 
+class HelperFailed(RuntimeError):
+    """A box-opening helper process could not start, or ended before answering."""
+
+
 class _Helper:
     """One helper process and its two pipes; one chunk in flight at a time, so neither side
     ever waits on a full pipe the other is not reading."""
@@ -147,24 +154,27 @@ class _Helper:
     def __init__(self, private_raw: bytes):
         package_parent = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "survey.boxes"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "survey.boxes"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        except OSError as error:  # no interpreter to start (sys.executable empty or gone)
+            raise HelperFailed(f"box-opening helper process did not start: {error}") from error
         self.send([private_raw])
 
     def send(self, items: list[bytes]) -> None:
         try:
             _write(self.process.stdin, items)
         except (BrokenPipeError, OSError) as error:
-            raise RuntimeError(self._ended()) from error
+            raise HelperFailed(self._ended()) from error
 
     def receive(self) -> list[bytes | None]:
         items = _read(self.process.stdout)
         if items is None:
-            raise RuntimeError(self._ended())
+            raise HelperFailed(self._ended())
         return items
 
     def _ended(self) -> str:

@@ -8,7 +8,6 @@ rewritten in random order, and the old copies then scrubbed from the files. See
 docs/anonymity.md.
 """
 
-import itertools
 import logging
 import secrets
 import time
@@ -21,7 +20,6 @@ from survey.domain.layout import BallotLayout
 from survey.extensions import db
 from survey.models import (
     Ballot,
-    BallotCode,
     BallotComment,
     EvalSession,
     Inquiry,
@@ -183,8 +181,7 @@ def rewrite_codes(session: EvalSession) -> None:
     them. There, clearing the copies and receipts in place is the whole rewrite (and spares
     100,000 deletes and random-order inserts into four indexes).
     """
-    driver = _driver_connection()
-    cursor = driver.cursor()
+    cursor = _driver_connection().cursor()
     if db.engine.dialect.name == "sqlite":
         cursor.execute(
             "UPDATE ballot_code SET code_sealed = NULL, submit_token_hash = NULL"
@@ -194,17 +191,26 @@ def rewrite_codes(session: EvalSession) -> None:
         cursor.close()
         return
     cursor.execute(
-        "SELECT id, session_id, group_id, code_hash, status FROM ballot_code WHERE session_id = %s",
+        "SELECT id, group_id, code_hash, status FROM ballot_code WHERE session_id = %s",
         (session.id,),
     )
-    rows = cursor.fetchall()
+    rows = shuffled(cursor.fetchall())
+    if rows:
+        cursor.execute("DELETE FROM ballot_code WHERE session_id = %s", (session.id,))
+        # Row by row from arrays, in their order: one WAL record per row as from INSERT …
+        # VALUES (a COPY would log them in batches), one short statement to parse.
+        ids, groups, hashes, statuses = (list(column) for column in zip(*rows, strict=True))
+        cursor.execute(REINSERT_CODES, (session.id, ids, groups, hashes, statuses))
     cursor.close()
-    if not rows:
-        return
-    db.session.execute(sa.delete(BallotCode).where(BallotCode.session_id == session.id))
-    _insert_rows(
-        "ballot_code", ("id", "session_id", "group_id", "code_hash", "status"), shuffled(rows)
-    )
+
+
+REINSERT_CODES = """
+INSERT INTO ballot_code (id, session_id, group_id, code_hash, status)
+SELECT id, %s, group_id, code_hash, status
+FROM unnest(%s::integer[], %s::integer[], %s::varchar[], %s::varchar[])
+  WITH ORDINALITY AS shuffled (id, group_id, code_hash, status, place)
+ORDER BY place
+"""
 
 
 def shuffled(rows: list) -> list:
@@ -219,7 +225,6 @@ def shuffled(rows: list) -> list:
 
 BALLOT_COLUMNS = ("id", "session_id", "group_id", "paper", "comment", "ratings")
 COMMENT_COLUMNS = ("ballot_id", "subject_id", "text")
-INSERT_CHUNK = 1000  # ballots per COPY write, rows per multi-row INSERT
 
 
 def _driver_connection():
@@ -252,59 +257,23 @@ def _insert_batch(session_id: int, batch: OpenedBatch) -> None:
 
 
 def _copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """PostgreSQL: plain rows through COPY, a chunk of rows per write."""
+    """PostgreSQL: plain rows through COPY; psycopg formats each row in C (write_row)."""
     cursor = _driver_connection().cursor()
-    rows = iter(rows)
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        while chunk := list(itertools.islice(rows, INSERT_CHUNK)):
-            copy.write(
-                "".join(
-                    "\t".join(_copy_text(value) for value in row) + "\n" for row in chunk
-                ).encode()
-            )
+        for row in rows:
+            copy.write_row(row)
     cursor.close()
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: object) -> str:
-    """A value in COPY's text format: NULL as \\N, booleans as t and f, bytes as bytea's hex
-    form (its backslash escaped), text with backslash and line breaks escaped."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, bytes):
-        return "\\\\x" + value.hex()
-    return str(value).translate(_COPY_ESCAPES)
-
-
 def _insert_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """Insert plain rows in the order given, straight through the driver.
-
-    SQLAlchemy's per-row parameter handling cost more than SQLite itself at 300,000 rows;
-    the rows here are plain values the close built, so nothing is lost by skipping it. SQLite:
-    one executemany over the (possibly lazy) rows. PostgreSQL: multi-row INSERTs of
-    INSERT_CHUNK rows, one round trip each instead of one per row; each row still gets a WAL
-    record of its own (the forensic test reads the code rows' order from them).
-    """
-    driver = _driver_connection()
-    names = ", ".join(columns)
-    if db.engine.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(columns))
-        cursor = driver.cursor()
-        # Fixed table and column names, no input.
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
-        cursor.close()
-        return
-    row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    cursor = driver.cursor()
-    rows = iter(rows)
-    while chunk := list(itertools.islice(rows, INSERT_CHUNK)):
-        values = ", ".join([row_marks] * len(chunk))
-        statement = f"INSERT INTO {table} ({names}) VALUES {values}"  # noqa: S608 (no input)
-        cursor.execute(statement, [value for row in chunk for value in row])
+    """SQLite: insert plain rows in the order given, one executemany over the (possibly lazy)
+    rows straight through the driver. SQLAlchemy's per-row parameter handling cost more than
+    SQLite itself at 300,000 rows; these are plain values the close built, so nothing is lost
+    by skipping it."""
+    names, marks = ", ".join(columns), ", ".join("?" * len(columns))
+    cursor = _driver_connection().cursor()
+    # Fixed table and column names, no input.
+    cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
     cursor.close()
 
 

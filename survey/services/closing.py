@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from survey.boxes import open_all
+from survey.boxes import HelperFailed, open_all
 from survey.domain import plaintext
 from survey.extensions import db
 from survey.models import (
@@ -166,24 +166,18 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
         # spill to the WAL again and again (64 MB here; the connection keeps it, harmlessly).
         db.session.connection().exec_driver_sql("PRAGMA cache_size = -65536")
     check = _Checker(session)
-    batch = OpenedBatch(check.lines, check.options)
-    refused = 0
     sealed = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(SealedBallot)
         .where(SealedBallot.session_id == session_id)
     )
-    if sealed:  # with no ballot to open, the key file need not exist
-        # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
-        # opened ballots accumulate, never every box at once.
-        boxes = db.session.execute(
-            sa.select(SealedBallot.box)
-            .where(SealedBallot.session_id == session_id)
-            .execution_options(yield_per=BOX_CHUNK)
-        ).scalars()
-        for content in open_all(private_key(session_id), boxes, opening_workers(sealed)):
-            if not check(content, batch):
-                refused += 1
+    workers = opening_workers(sealed)
+    try:
+        batch, refused = _opened(session_id, check, sealed, workers)
+    except HelperFailed:
+        # Nothing is written before every box is open: read them again, in this process.
+        log.exception("opening the sealed ballots in helper processes failed; opening here")
+        batch, refused = _opened(session_id, check, sealed, 1)
     rewrite_ballots(session, batch)
     count = len(batch)
     forget_askers(session)
@@ -197,6 +191,30 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
     actor = db.session.get(User, actor_id) if actor_id is not None else None
     record(actor, "close_session", session_id, detail)
     db.session.commit()
+
+
+def _opened(
+    session_id: int, check: "_Checker", sealed: int, workers: int
+) -> tuple[OpenedBatch, int]:
+    """Every sealed ballot of the session opened, checked and added to a new batch; and how
+    many were refused."""
+    batch = OpenedBatch(check.lines, check.options)
+    refused = 0
+    if sealed:  # with no ballot to open, the key file need not exist
+        # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
+        # opened ballots accumulate, never every box at once.
+        result = db.session.execute(
+            sa.select(SealedBallot.box)
+            .where(SealedBallot.session_id == session_id)
+            .execution_options(yield_per=BOX_CHUNK)
+        )
+        try:
+            for content in open_all(private_key(session_id), result.scalars(), workers):
+                if not check(content, batch):
+                    refused += 1
+        finally:  # a cursor left open mid-way would keep SQLite's checkpoint from finishing
+            result.close()
+    return batch, refused
 
 
 def opening_workers(boxes: int) -> int:

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from survey import boxes
 from survey.boxes import CHUNK, Opener, open_all, seal
 from survey.extensions import db
 from survey.models import AuditEntry, Ballot, SealedBallot, SessionState
@@ -27,30 +28,30 @@ def test_helpers_open_each_box_as_this_process_does_in_the_order_given(app):
     public = create_session_key(990_001)
     stranger = create_session_key(990_002)
     rng = random.Random(3)
-    boxes = []
+    sealed = []
     for number in range(CHUNK * 2 + 321):  # three chunks, the last one short
         text = f"第{number}张".encode() * rng.randint(1, 40)
         if number % 500 == 7:
-            boxes.append(seal(stranger, text))  # another session's box: does not open
+            sealed.append(seal(stranger, text))  # another session's box: does not open
         elif number % 500 == 8:
-            boxes.append(os.urandom(20))  # shorter than any box
+            sealed.append(os.urandom(20))  # shorter than any box
         else:
-            boxes.append(seal(public, text))
+            sealed.append(seal(public, text))
     key = private_key(990_001)
     here = Opener(key)
-    expected = [here.open_or_none(box) for box in boxes]
+    expected = [here.open_or_none(box) for box in sealed]
     assert expected.count(None) == 18  # boxes 7 and 8 of every 500, nine times in 4,321
 
-    assert list(open_all(key, iter(boxes), workers=2)) == expected
-    assert list(open_all(key, boxes, workers=3)) == expected  # a list will do as well
+    assert list(open_all(key, iter(sealed), workers=2)) == expected
+    assert list(open_all(key, sealed, workers=3)) == expected  # a list will do as well
     assert list(open_all(key, [], workers=2)) == []
 
 
 def test_a_helper_that_fails_fails_the_opening(app):
     public = create_session_key(990_003)
-    boxes = [seal(public, b"x")] * 10
-    with pytest.raises(RuntimeError, match="helper process ended early"):
-        list(open_all(b"not a key", boxes, workers=2))  # the helper cannot make an Opener
+    sealed = [seal(public, b"x")] * 10
+    with pytest.raises(boxes.HelperFailed, match="helper process ended early"):
+        list(open_all(b"not a key", sealed, workers=2))  # the helper cannot make an Opener
 
 
 @pytest.fixture(params=["in process", "helpers"])
@@ -108,12 +109,28 @@ def test_the_close_counts_and_refuses_the_same_either_way(app, open_session, ope
     assert "收回测评表41张" in detail and "另有1张无法开启或不符合测评表" in detail
 
 
-def test_a_close_whose_helpers_fail_stays_closing_and_resumes(app, open_session, monkeypatch):
+def test_a_close_whose_helpers_cannot_start_opens_the_boxes_itself(app, open_session, monkeypatch):
     app.config.update(CLOSE_WORKERS_FROM=1, CLOSE_WORKERS=2)
     session = open_session.session
     sealed_ballots(session, random.Random(6), 12)
+    monkeypatch.setattr(boxes.sys, "executable", "/nonexistent/python3")
+    with pytest.raises(boxes.HelperFailed, match="did not start"):
+        list(open_all(private_key(session.id), [b"box"], workers=2))
+
+    assert close_session(session, None) == 12
+    assert session.state == SessionState.CLOSED
+
+
+def test_a_close_that_cannot_open_the_boxes_stays_closing_and_resumes(
+    app, open_session, monkeypatch
+):
+    app.config.update(CLOSE_WORKERS_FROM=1, CLOSE_WORKERS=2)
+    session = open_session.session
+    sealed_ballots(session, random.Random(7), 12)
+    # A key file that does not hold a key: the helpers end at once, and so does the retry
+    # in this process.
     monkeypatch.setattr(closing, "private_key", lambda _session_id: b"not a key")
-    with pytest.raises(RuntimeError, match="helper process ended early"):
+    with pytest.raises(ValueError):
         close_session(session, None)
     db.session.rollback()
     assert session.state == SessionState.CLOSING and session.close_step == "open"
