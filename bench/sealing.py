@@ -1,14 +1,16 @@
 """What sealing costs: CPU per ballot at submit, and the close of 10,000 sealed ballots.
 
     /work/venv/bin/python bench/sealing.py [--subjects 30] [--ballots 10000] [--seals 5000]
-        [--database-url postgresql://…/empty_db]
+        [--database-url postgresql://…/empty_db] [--no-codes]
 
 Sealing is timed on a ballot of `--subjects` subjects with a comment (CPU time, per ballot);
 then a throwaway SQLite session (or the empty PostgreSQL database named) of `--ballots` sealed
-ballots is closed with close_session: open every seal, check it, insert the batch in random
-order, delete the sealed rows, rewrite the codes, store the tally, seal, destroy the key,
-scrub. The close is reported in wall-clock and CPU seconds, step by step, with the peak RSS
-it reached and the load average; on PostgreSQL also the CPU of the database's backends.
+ballots, each with the code it used up (none with --no-codes), is closed with close_session:
+open every seal (in helper processes from 10,000), check it, insert the batch in random order,
+delete the sealed rows, rewrite the codes, store the tally, seal, destroy the key, scrub. The
+close is reported in wall-clock and CPU seconds, step by step, with the peak RSS it reached
+and the load average; the CPU of the box-opening helpers and their own peak RSS; on
+PostgreSQL also the CPU of the database's backends.
 """
 
 import argparse
@@ -71,6 +73,9 @@ def main() -> None:
     parser.add_argument("--ballots", type=int, default=10_000)
     parser.add_argument("--seals", type=int, default=5_000)
     parser.add_argument("--database-url", help="an empty throwaway database (default: SQLite)")
+    parser.add_argument(
+        "--no-codes", action="store_true", help="no code rows (as this bench before 2026-11-30)"
+    )
     args = parser.parse_args()
     with bench_app(args.database_url):
         per_ballot(args.subjects, args.seals)
@@ -86,7 +91,7 @@ def main() -> None:
         closing.scrub_storage = anonymity.scrub_storage  # closing imported the name
         cpu = time.process_time()
         close = Step("close_session")
-        build_closed_session(args.subjects, args.ballots, step=close)
+        build_closed_session(args.subjects, args.ballots, step=close, with_codes=not args.no_codes)
         engine = "PostgreSQL" if args.database_url else "SQLite"
         print(f"session: {args.subjects} subjects, {args.ballots} sealed ballots ({engine})")
         print(f"  sealing them              {SEAL_CPU[-1]:7.2f} s CPU")

@@ -99,6 +99,7 @@ def build_closed_session(
     seed: int = 2025,
     close: bool = True,
     step: contextlib.AbstractContextManager | None = None,
+    with_codes: bool = True,
 ) -> tuple[EvalSession, float]:
     """Create, fill and close a session; return it and the seconds close_session took.
 
@@ -106,6 +107,7 @@ def build_closed_session(
     ballots go straight, unsealed, into the closed tables and the session is only marked
     closed (no opening, shuffle, seal or scrub): enough to time the tally and the reports.
     `step`, a context manager, is entered around close_session (bench/tally.py measures it).
+    Each sealed ballot comes with the used-up code it was cast with, unless with_codes=False.
     """
     rng = random.Random(seed)
     owner = User(
@@ -181,7 +183,8 @@ def build_closed_session(
             )
         if close:  # each sealed ballot used up a code, which the close rewrites too
             db.session.execute(sa.insert(SealedBallot), rows)
-            db.session.execute(sa.insert(BallotCode), codes)
+            if with_codes:
+                db.session.execute(sa.insert(BallotCode), codes)
         else:
             _insert_plain(session.id, group_ids, plain)
     SEAL_CPU.append(sealing)
