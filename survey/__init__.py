@@ -3,9 +3,9 @@
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if (
-    TYPE_CHECKING
-):  # imported in create_app: `import survey.boxes` in a helper process needs no Flask
+# Flask is imported in create_app: a helper process running `python -m survey.boxes` needs
+# none of it.
+if TYPE_CHECKING:
     from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

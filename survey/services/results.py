@@ -484,8 +484,10 @@ def _batch_texts(session: EvalSession, batch: OpenedBatch) -> tuple[list[bytes],
         group_id: _dumps(labels.get(name, name)).encode() for group_id, name in names.items()
     }
     order = sorted(range(batch.width), key=batch.lines.__getitem__)  # the canonical order
-    s_i = [batch.lines[slot] for slot in order]
-    tables = [[b""] + [_dumps([s, i, option]).encode() for option in batch.options] for s, i in s_i]
+    tables = [
+        [b""] + [_dumps([*batch.lines[slot], option]).encode() for option in batch.options]
+        for slot in order
+    ]
     reordered = order != list(range(batch.width))  # lines added by add_stored, at the end
     pick, no_text = list.__getitem__, _dumps("").encode()
     texts = []
