@@ -168,7 +168,7 @@ class _Helper:
     def send(self, items: list[bytes]) -> None:
         try:
             _write(self.process.stdin, items)
-        except (BrokenPipeError, OSError) as error:
+        except OSError as error:  # a broken pipe: the helper has ended
             raise HelperFailed(self._ended()) from error
 
     def receive(self) -> list[bytes | None]:
