@@ -4,8 +4,9 @@ begin_close() stops accepting ballots at once (OPEN → CLOSING) and returns; th
 by finish_close() in steps, each of which is idempotent and records the next step in the
 session row when it commits:
 
-1. ``open``: in one transaction, open every sealed ballot with the session's private key,
-   check it against the frozen questionnaire, insert the ballots in random order, delete the
+1. ``open``: in one transaction, open every sealed ballot with the session's private key
+   (in helper processes from CLOSE_WORKERS_FROM ballots: survey/boxes.py), check it against
+   the frozen questionnaire, insert the ballots in random order, delete the
    sealed rows in bulk, rewrite the code rows in random order, forget the 质询 askers and set
    the seal (survey/services/anonymity.py, results.py).
 2. ``key``: overwrite and delete the private key file (survey/services/sealing.py).
