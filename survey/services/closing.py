@@ -6,9 +6,9 @@ session row when it commits:
 
 1. ``open``: in one transaction, open every sealed ballot with the session's private key
    (in helper processes from CLOSE_WORKERS_FROM ballots: survey/boxes.py), check it against
-   the frozen questionnaire, insert the ballots in random order, delete the
-   sealed rows in bulk, rewrite the code rows in random order, forget the 质询 askers and set
-   the seal (survey/services/anonymity.py, results.py).
+   the frozen questionnaire, insert the ballots in random order, delete the sealed rows in
+   bulk, rewrite the code rows (anonymity.rewrite_codes), forget the 质询 askers and set the
+   seal (survey/services/anonymity.py, results.py).
 2. ``key``: overwrite and delete the private key file (survey/services/sealing.py).
 3. ``scrub``: clean old row versions out of the database files (SQLite: checkpoint TRUNCATE
    and VACUUM; PostgreSQL: VACUUM FULL of the touched tables), then mark the session CLOSED.
