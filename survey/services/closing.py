@@ -199,7 +199,7 @@ def _opened(
 ) -> tuple[OpenedBatch, int]:
     """Every sealed ballot of the session opened, checked and added to a new batch; and how
     many were refused."""
-    batch = OpenedBatch(check.lines, check.options)
+    batch = OpenedBatch(check.layout.lines, check.layout.options)
     refused = 0
     if sealed:  # with no ballot to open, the key file need not exist
         # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
@@ -258,7 +258,6 @@ class _Checker:
         self.groups = {group.id for group in session.groups}
         self.subjects = {subject.id for subject in session.subjects}
         self.layout = session.open_layout()
-        self.lines, self.options = list(self.layout.lines), list(self.layout.options)
         self.limit = session.frozen_questionnaire().comment_max_length
 
     def __call__(self, content: bytes | None, batch: OpenedBatch) -> bool:
