@@ -6,11 +6,10 @@
 Sealing is timed on a ballot of `--subjects` subjects with a comment (CPU time, per ballot);
 then a throwaway SQLite session (or the empty PostgreSQL database named) of `--ballots` sealed
 ballots, each with the code it used up (none with --no-codes), is closed with close_session:
-open every seal (in helper processes from 10,000), check it, insert the batch in random order,
+open every seal, check it, insert the batch in random order,
 delete the sealed rows, rewrite the codes, store the tally, seal, destroy the key, scrub. The
 close is reported in wall-clock and CPU seconds, step by step, with the peak RSS it reached
-and the load average; the CPU of the box-opening helpers and their own peak RSS; on
-PostgreSQL also the CPU of the database's backends.
+and the load average; on PostgreSQL also the CPU of the database's backends.
 """
 
 import argparse
@@ -19,7 +18,7 @@ import time
 
 from synthetic import SEAL_CPU, Step, bench_app, build_closed_session, load
 
-from survey.boxes import Opener, seal
+from survey.boxes import Opener, seal, seal_alone
 from survey.domain.layout import BallotLayout
 from survey.domain.plaintext import pack
 from survey.services import anonymity, closing
@@ -43,9 +42,16 @@ def per_ballot(subjects: int, seals: int) -> None:
     for box in boxes:
         opener.open(box)
     opening = (time.process_time() - started) / seals
+    # Format 1, as sealed before 2026-11-30: a fresh ephemeral key, one X25519, per box.
+    alone = [seal_alone(public, plaintext) for _ in range(seals // 10)]
+    started = time.process_time()
+    for box in alone:
+        opener.open(box)
+    opening_alone = (time.process_time() - started) / len(alone)
     print(f"ballot of {subjects} subjects: {len(plaintext)} bytes, box {len(boxes[0])} bytes")
     print(f"  seal (at submit)          {sealing * 1000:7.3f} ms CPU per ballot")
     print(f"  open (at close)           {opening * 1000:7.3f} ms CPU per ballot")
+    print(f"  open, format 1 boxes      {opening_alone * 1000:7.3f} ms CPU per ballot")
 
 
 class StepClock:

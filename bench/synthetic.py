@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import os
 import random
-import resource
 import secrets
 import statistics
 import sys
@@ -20,10 +19,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from survey import boxes, create_app  # noqa: E402
+from survey import create_app  # noqa: E402
 from survey.boxes import seal  # noqa: E402
 from survey.domain import DEFAULT_RULESET_ID, get_shipped  # noqa: E402
 from survey.domain.plaintext import pack  # noqa: E402
@@ -45,7 +45,13 @@ from survey.models import (  # noqa: E402
     User,
     random_id,
 )
-from survey.security import hash_password, new_password  # noqa: E402
+from survey.security import (  # noqa: E402
+    code_hash,
+    hash_password,
+    new_ballot_code,
+    new_password,
+    seal_code,
+)
 from survey.services.sessions import close_session, open_session  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
@@ -107,7 +113,9 @@ def build_closed_session(
     ballots go straight, unsealed, into the closed tables and the session is only marked
     closed (no opening, shuffle, seal or scrub): enough to time the tally and the reports.
     `step`, a context manager, is entered around close_session (bench/tally.py measures it).
-    Each sealed ballot comes with the used-up code it was cast with, unless with_codes=False.
+    Each sealed ballot comes with the code it was cast with, unless with_codes=False: all the
+    codes are issued first (sealed copy and all), then each ballot marks its own used, in an
+    order unrelated to the order of issue, as voting leaves them.
     """
     rng = random.Random(seed)
     owner = User(
@@ -157,13 +165,15 @@ def build_closed_session(
     # Generated and inserted a chunk at a time, so 100,000 ballots need little memory.
     public_key = session.ballot_public_key
     layout = session.open_layout()
+    group_of = rng.choices(group_ids, weights, k=ballots)
+    code_of = _issue_codes(session.id, group_of, rng) if close and with_codes else []
     sealing = 0.0
     for first in range(0, ballots, CHUNK_BALLOTS):
-        rows, plain, codes = [], [], []
+        rows, plain, used = [], [], []
         for number in range(first, min(first + CHUNK_BALLOTS, ballots)):
             overall = f"建议加强作风建设，第{number % 97}条意见。" if rng.random() < 0.05 else ""
             ratings, comments = _answers(rng, subject_ids, profiles)
-            group_id = rng.choices(group_ids, weights)[0]
+            group_id = group_of[number]
             plaintext = pack(layout, group_id, False, ratings, comments, overall)
             if not close:
                 plain.append((group_id, ratings, comments, overall))
@@ -172,19 +182,13 @@ def build_closed_session(
             box = seal(public_key, plaintext)
             sealing += time.process_time() - started
             rows.append({"session_id": session.id, "box": box})
-            codes.append(
-                {
-                    "session_id": session.id,
-                    "group_id": group_id,
-                    "code_hash": secrets.token_hex(32),
-                    "status": CodeStatus.USED,
-                    "submit_token_hash": secrets.token_hex(32),
-                }
-            )
+            if code_of:
+                used.append({"code_id": code_of[number], "token": secrets.token_hex(32)})
         if close:  # each sealed ballot used up a code, which the close rewrites too
             db.session.execute(sa.insert(SealedBallot), rows)
-            if with_codes:
-                db.session.execute(sa.insert(BallotCode), codes)
+            if used:
+                db.session.execute(USE_CODE, used)
+            db.session.commit()
         else:
             _insert_plain(session.id, group_ids, plain)
     SEAL_CPU.append(sealing)
@@ -201,6 +205,43 @@ def build_closed_session(
         )
         db.session.commit()
     return db.session.get(EvalSession, session.id), time.perf_counter() - started
+
+
+USE_CODE = (
+    sa.update(BallotCode.__table__)
+    .where(BallotCode.__table__.c.id == sa.bindparam("code_id"))
+    .values(status=CodeStatus.USED.value, submit_token_hash=sa.bindparam("token"))
+)
+
+
+def _issue_codes(session_id: int, group_of: list[int], rng: random.Random) -> list[int]:
+    """Issue a code for each ballot, as issue_codes does (hash and sealed copy), in an order
+    unrelated to the ballots' order; return the id of each ballot's code."""
+    key = current_app.config["BALLOT_CODE_KEY"]
+    issue_order = list(range(len(group_of)))
+    rng.shuffle(issue_order)
+    for first in range(0, len(issue_order), CHUNK_BALLOTS):
+        numbers = issue_order[first : first + CHUNK_BALLOTS]
+        db.session.execute(
+            sa.insert(BallotCode),
+            [
+                {
+                    "session_id": session_id,
+                    "group_id": group_of[number],
+                    "code_hash": code_hash(key, code),
+                    "code_sealed": seal_code(key, code),
+                }
+                for number, code in ((n, new_ballot_code()) for n in numbers)
+            ],
+        )
+        db.session.commit()
+    ids = db.session.scalars(
+        sa.select(BallotCode.id).where(BallotCode.session_id == session_id).order_by(BallotCode.id)
+    ).all()
+    code_of = [0] * len(group_of)
+    for number, code_id in zip(issue_order, ids, strict=True):
+        code_of[number] = code_id
+    return code_of
 
 
 def _insert_plain(session_id: int, group_ids: list[int], ballots: list[tuple]) -> None:
@@ -297,35 +338,8 @@ def server_cpu() -> float:
     return total
 
 
-HELPER_PEAKS: list[int] = []  # MiB, each box-opening helper's peak RSS just before it ended
-
-
-def _note_helper_peak(stop):
-    """Read a helper's own peak RSS from /proc as it is stopped. (ru_maxrss of the children
-    counts the moment between fork and exec, when a helper still looked as big as the close.)"""
-
-    def stopped(helper):
-        status = Path(f"/proc/{helper.process.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                HELPER_PEAKS.append(int(line.split()[1]) // 1024)
-        stop(helper)
-
-    return stopped
-
-
-boxes._Helper.stop = _note_helper_peak(boxes._Helper.stop)
-
-
-def helpers_cpu() -> float:
-    """CPU seconds of this process's ended child processes (the close's box-opening helpers)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 class Step:
-    """Wall, CPU (this process, its helper processes and, on PostgreSQL, the server's
-    backends) and peak RSS."""
+    """Wall, CPU (this process and, on PostgreSQL, the server's backends) and peak RSS."""
 
     def __init__(self, label: str):
         self.label = label
@@ -333,7 +347,6 @@ class Step:
     def __enter__(self):
         self.rss = reset_peak()
         self.server = server_cpu()
-        self.helpers = helpers_cpu()
         self.cpu = time.process_time()
         self.wall = time.perf_counter()
         return self
@@ -341,20 +354,13 @@ class Step:
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self.wall
         self.cpu = time.process_time() - self.cpu
-        self.helpers = helpers_cpu() - self.helpers
         self.peak = rss_mib("VmHWM")
-        self.helper_peak = max(HELPER_PEAKS, default=0)
         self.server = server_cpu() - self.server
 
     def line(self, wall: float | None = None) -> str:
         server = f"  server CPU {self.server:6.2f} s" if db.engine.dialect.name != "sqlite" else ""
-        helpers = (
-            f"  helpers CPU {self.helpers:6.2f} s (each peak {self.helper_peak} MiB)"
-            if self.helpers
-            else ""
-        )
         return (
             f"  {self.label:<30} {wall if wall is not None else self.wall:7.2f} s wall"
-            f"  {self.cpu:6.2f} s CPU{helpers}{server}  peak RSS {self.peak:5d} MiB"
+            f"  {self.cpu:6.2f} s CPU{server}  peak RSS {self.peak:5d} MiB"
             f" (+{self.peak - self.rss} over {self.rss})  load {load()}"
         )

@@ -1,21 +1,15 @@
 """民主测评平台: anonymous democratic evaluation of leadership teams, end to end."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-# Flask is imported in create_app: a helper process running `python -m survey.boxes` needs
-# none of it.
-if TYPE_CHECKING:
-    from flask import Flask
+from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict | None = None) -> "Flask":
+def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: settings, database, accounts, pages."""
     import os
-
-    from flask import Flask
 
     from survey.config import load_settings
 
@@ -49,7 +43,7 @@ def create_app(test_config: dict | None = None) -> "Flask":
     return app
 
 
-def _init_extensions(app: "Flask") -> None:
+def _init_extensions(app: Flask) -> None:
     from survey.extensions import configure_sqlite, csrf, db, login_manager, migrate
 
     db.init_app(app)

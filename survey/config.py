@@ -20,10 +20,6 @@ class Defaults:
     # A rater group with fewer ballots than this is never shown on its own (never below 3).
     MIN_GROUP_SIZE = 5
     DEMO_CODES_PER_GROUP = 10
-    # The close opens this many sealed ballots or more in helper processes, one per core
-    # (CLOSE_WORKERS of them when set; survey/boxes.py): 100,000 boxes are 6 s of X25519.
-    CLOSE_WORKERS_FROM = 10_000
-    CLOSE_WORKERS = 0
 
 
 def load_settings(app, test_config: dict | None) -> None:

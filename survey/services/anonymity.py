@@ -4,7 +4,8 @@ While a session is open, a sealed ballot's physical place in the database (SQLit
 WAL, PostgreSQL's ctid and the xmin it shares with the code it used up) follows the order of
 voting, but it is ciphertext (survey/services/sealing.py). At close the opened ballots are
 inserted in random order in one transaction, the sealed rows deleted in bulk, the code rows
-rewritten in random order, and the old copies then scrubbed from the files. See
+cleared of receipts, and the files then scrubbed of old copies, the code rows put back in the
+order of issue. See
 docs/anonymity.md.
 """
 
@@ -12,7 +13,6 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable
-from operator import itemgetter
 
 import sqlalchemy as sa
 
@@ -20,6 +20,7 @@ from survey.domain.layout import BallotLayout
 from survey.extensions import db
 from survey.models import (
     Ballot,
+    BallotCode,
     BallotComment,
     EvalSession,
     Inquiry,
@@ -30,12 +31,12 @@ from survey.models import (
 )
 from survey.services import ServiceError
 
-# Tables whose rows could betray the order of voting or asking until rewritten at close.
+# Tables whose rows could betray the order of voting or asking until rewritten at close;
+# ballot_code is not among them, it is put back in the order of issue (rewrite_codes).
 REWRITTEN_AT_CLOSE = (
     "ballot",
     "ballot_comment",
     "sealed_ballot",
-    "ballot_code",
     "paper_entry",
     "inquiry",
     "inquiry_quota",
@@ -169,56 +170,24 @@ def rewrite_ballots(session: EvalSession, batch: OpenedBatch) -> OpenedBatch:
 
 
 def rewrite_codes(session: EvalSession) -> None:
-    """Re-insert the session's code rows in random order, without reprint copies or receipts.
+    """Clear the session's reprint copies and receipts from its code rows, in place.
+
+    Each row keeps its id (the order of issue), group, lookup hash and status: the counts
+    results and the code page need, and the answer "already used" a card holder may ask for.
 
     Marking a code used wrote a new row version while voting, so the rows' physical order
-    (PostgreSQL's ctid, kept by VACUUM FULL and pg_dump) followed the order of use. Each row
-    keeps its id (the order of issue), group, lookup hash and status: the counts results and
-    the code page need, and the answer "already used" a card holder may ask for.
-
-    SQLite keeps ballot_code in its rowid, which is the id: the rows stand in the order of
-    issue however and whenever they are written, and the scrub's VACUUM rebuilds the file from
-    them. There, clearing the copies and receipts in place is the whole rewrite (and spares
-    100,000 deletes and random-order inserts into four indexes).
+    followed the order of use; the scrub puts them back in the order of issue, which says
+    nothing about voting (cards are shuffled and drawn): SQLite keeps ballot_code in its
+    rowid, which is the id, and VACUUM rebuilds the file from it; PostgreSQL's scrub CLUSTERs
+    the table on its primary key. The order this UPDATE visits the rows in links nothing: the
+    ballots of the same transaction were inserted before it, in random order.
     """
-    cursor = _driver_connection().cursor()
-    if db.engine.dialect.name == "sqlite":
-        cursor.execute(
-            "UPDATE ballot_code SET code_sealed = NULL, submit_token_hash = NULL"
-            " WHERE session_id = ?",
-            (session.id,),
-        )
-        cursor.close()
-        return
-    cursor.execute(
-        "SELECT id, group_id, code_hash, status FROM ballot_code WHERE session_id = %s",
-        (session.id,),
+    db.session.execute(
+        sa.update(BallotCode)
+        .where(BallotCode.session_id == session.id)
+        .values(code_sealed=None, submit_token_hash=None)
+        .execution_options(synchronize_session=False)
     )
-    rows = shuffled(cursor.fetchall())
-    if rows:
-        cursor.execute("DELETE FROM ballot_code WHERE session_id = %s", (session.id,))
-        # Row by row from arrays, in their order: one WAL record per row as from INSERT …
-        # VALUES (a COPY would log them in batches), one short statement to parse.
-        ids, groups, hashes, statuses = (list(column) for column in zip(*rows, strict=True))
-        cursor.execute(REINSERT_CODES, (session.id, ids, groups, hashes, statuses))
-    cursor.close()
-
-
-REINSERT_CODES = """
-INSERT INTO ballot_code (id, session_id, group_id, code_hash, status)
-SELECT id, %s, group_id, code_hash, status
-FROM unnest(%s::integer[], %s::integer[], %s::varchar[], %s::varchar[])
-  WITH ORDINALITY AS shuffled (id, group_id, code_hash, status, place)
-ORDER BY place
-"""
-
-
-def shuffled(rows: list) -> list:
-    """The rows in a uniformly random order: sorted by a random 64-bit key each, drawn from
-    the OS's CSPRNG at once (a SystemRandom shuffle asks it once per row)."""
-    noise = secrets.token_bytes(8 * len(rows))
-    keys = [noise[at : at + 8] for at in range(0, len(noise), 8)]
-    return [row for _key, row in sorted(zip(keys, rows, strict=True), key=itemgetter(0))]
 
 
 # ---- bulk inserts -------------------------------------------------------------------------
@@ -293,6 +262,8 @@ def scrub_storage() -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for table in REWRITTEN_AT_CLOSE:
                 connection.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {table}")
+            connection.exec_driver_sql("CLUSTER ballot_code USING pk_ballot_code")
+            connection.exec_driver_sql("ANALYZE ballot_code")
 
 
 def empty_wal() -> None:

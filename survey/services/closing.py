@@ -5,10 +5,10 @@ by finish_close() in steps, each of which is idempotent and records the next ste
 session row when it commits:
 
 1. ``open``: in one transaction, open every sealed ballot with the session's private key
-   (in helper processes from CLOSE_WORKERS_FROM ballots: survey/boxes.py), check it against
-   the frozen questionnaire, insert the ballots in random order, delete the sealed rows in
-   bulk, rewrite the code rows (anonymity.rewrite_codes), forget the 质询 askers and set the
-   seal (survey/services/anonymity.py, results.py).
+   (survey/boxes.py), check it against the frozen questionnaire, insert the ballots in
+   random order, delete the sealed rows in bulk, rewrite the code rows
+   (anonymity.rewrite_codes), forget the 质询 askers and set the seal
+   (survey/services/anonymity.py, results.py).
 2. ``key``: overwrite and delete the private key file (survey/services/sealing.py).
 3. ``scrub``: clean old row versions out of the database files (SQLite: checkpoint TRUNCATE
    and VACUUM; PostgreSQL: VACUUM FULL of the touched tables), then mark the session CLOSED.
@@ -19,14 +19,12 @@ there. A session is never shown as closed while its scrub is pending.
 """
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 
-from survey.boxes import HelperFailed, open_all
+from survey.boxes import Opener
 from survey.domain import plaintext
 from survey.extensions import db
 from survey.models import (
@@ -166,19 +164,7 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
         # One transaction writes every ballot: with SQLite's default 2 MB page cache it would
         # spill to the WAL again and again (64 MB here; the connection keeps it, harmlessly).
         db.session.connection().exec_driver_sql("PRAGMA cache_size = -65536")
-    check = _Checker(session)
-    sealed = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(SealedBallot)
-        .where(SealedBallot.session_id == session_id)
-    )
-    workers = opening_workers(sealed)
-    try:
-        batch, refused = _opened(session_id, check, sealed, workers)
-    except HelperFailed:
-        # Nothing is written before every box is open: read them again, in this process.
-        log.exception("opening the sealed ballots in helper processes failed; opening here")
-        batch, refused = _opened(session_id, check, sealed, 1)
+    batch, refused = _opened(session_id, _Checker(session))
     rewrite_ballots(session, batch)
     count = len(batch)
     forget_askers(session)
@@ -194,38 +180,27 @@ def _open_seals(session_id: int, actor_id: int | None) -> None:
     db.session.commit()
 
 
-def _opened(
-    session_id: int, check: "_Checker", sealed: int, workers: int
-) -> tuple[OpenedBatch, int]:
+def _opened(session_id: int, check: "_Checker") -> tuple[OpenedBatch, int]:
     """Every sealed ballot of the session opened, checked and added to a new batch; and how
     many were refused."""
     batch = OpenedBatch(check.layout.lines, check.layout.options)
     refused = 0
-    if sealed:  # with no ballot to open, the key file need not exist
-        # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
-        # opened ballots accumulate, never every box at once.
-        result = db.session.execute(
-            sa.select(SealedBallot.box)
-            .where(SealedBallot.session_id == session_id)
-            .execution_options(yield_per=BOX_CHUNK)
-        )
-        try:
-            for content in open_all(private_key(session_id), result.scalars(), workers):
-                if not check(content, batch):
-                    refused += 1
-        finally:  # a cursor left open mid-way would keep SQLite's checkpoint from finishing
-            result.close()
+    # A chunk of boxes at a time (a server-side cursor on PostgreSQL): only the compact
+    # opened ballots accumulate, never every box at once.
+    result = db.session.execute(
+        sa.select(SealedBallot.box)
+        .where(SealedBallot.session_id == session_id)
+        .execution_options(yield_per=BOX_CHUNK)
+    )
+    try:
+        opener = None  # with no ballot to open, the key file need not exist
+        for box in result.scalars():
+            opener = opener or Opener(private_key(session_id))
+            if not check(opener.open_or_none(box), batch):
+                refused += 1
+    finally:  # a cursor left open mid-way would keep SQLite's checkpoint from finishing
+        result.close()
     return batch, refused
-
-
-def opening_workers(boxes: int) -> int:
-    """How many helper processes open this many boxes: one per core the server may use
-    (CLOSE_WORKERS, or every core of this process, at most 4), for CLOSE_WORKERS_FROM boxes
-    or more; below that, or on one core, this process opens them itself (1)."""
-    config = current_app.config
-    if boxes < config["CLOSE_WORKERS_FROM"]:
-        return 1
-    return config["CLOSE_WORKERS"] or min(len(os.sched_getaffinity(0)), 4)
 
 
 def _destroy_key(session_id: int, _actor_id: int | None) -> None:

@@ -172,15 +172,12 @@ def test_postgres_files_and_wal_hold_no_link_between_codes_and_ballots(
     # clear and touched code rows links them only if it narrows a ballot down to fewer than
     # all the codes, or writes them in an order that follows the voting order.
     by_tx: dict[int, list[tuple[set[str], bytes]]] = defaultdict(list)
-    inserted: dict[int, list[str]] = defaultdict(list)  # code hashes inserted, in WAL order
-    for xid, files, desc, raw in wal_records(data, bin_dir):
+    for xid, files, _desc, raw in wal_records(data, bin_dir):
         by_tx[xid].append((files, raw))
-        if files & code_files and desc.startswith("INSERT"):
-            # The inserted row comes after any full-page image in the record: the last hash.
-            inserted[xid].append(re.findall(rb"[0-9a-f]{64}", raw)[-1].decode())
     issued = sql(app, "SELECT count(*) FROM ballot_code WHERE session_id = :s", s=vote.session_id)
     issued = issued[0][0]
     sealed_files = {nodes["sealed_ballot"]}
+    ballot_files = {nodes["ballot"]}
     votes = [
         xid
         for xid, records in by_tx.items()
@@ -199,14 +196,15 @@ def test_postgres_files_and_wal_hold_no_link_between_codes_and_ballots(
         if len(set(marks)) < VOTERS or len(code_records) < issued:
             linked += len(set(marks))
             continue
-        # The close: every ballot and every code, each in a shuffled order.
+        # The close: every ballot, in a shuffled order, then every code row of the session
+        # cleared in place. The order of the code records follows where voting left the rows,
+        # as the vote transactions themselves show; what would link is a ballot next to its
+        # code, and the ballots come first, all of them, in random order.
         first = list(dict.fromkeys(marks))
         assert abs(spearman(first)) < 0.5, spearman(first)
-        # The code rows were re-inserted in a shuffled order. (The full-page images of their
-        # old pages, logged as the close deleted them, still show the order codes were used
-        # in, as the vote transactions themselves do; they hold no ballot.)
-        used = [vote.hashes[h] for h in inserted[xid] if h in vote.hashes]
-        assert len(used) == VOTERS and abs(spearman(used)) < 0.5, spearman(used)
+        ballots_end = max(at for at, (files, _) in enumerate(records) if files & ballot_files)
+        codes_start = min(at for at, (files, _) in enumerate(records) if files & code_files)
+        assert ballots_end < codes_start
     assert seen == set(range(VOTERS)), "the clear ballots of the close are in the WAL"
     assert linked == 0, f"{linked} ballots linkable to their code through the WAL"
 
@@ -216,10 +214,13 @@ def test_postgres_files_and_wal_hold_no_link_between_codes_and_ballots(
     assert sorted(stored) == list(range(VOTERS)) and abs(spearman(stored)) < 0.5
     codes = sql(
         app,
-        "SELECT code_hash FROM ballot_code WHERE session_id = :s ORDER BY ctid",
+        "SELECT id, code_hash, code_sealed, submit_token_hash FROM ballot_code"
+        " WHERE session_id = :s ORDER BY ctid",
         s=vote.session_id,
     )
-    used = [vote.hashes[h] for (h,) in codes if h in vote.hashes]
+    assert [row[0] for row in codes] == sorted(row[0] for row in codes)  # the order of issue
+    assert {row[2:] for row in codes} == {(None, None)}  # no reprint copy, no receipt
+    used = [vote.hashes[h] for (_id, h, *_cleared) in codes if h in vote.hashes]
     assert len(used) == VOTERS and abs(spearman(used)) < 0.5, spearman(used)
     # xmin: one transaction wrote every ballot and every code row.
     assert len(sql(app, "SELECT DISTINCT xmin::text FROM ballot")) == 1

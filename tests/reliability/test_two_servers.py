@@ -36,15 +36,12 @@ PAUSE = 0.1  # seconds each phone waits after its answer
 def servers(app, tmp_path):
     if importlib.util.find_spec("gunicorn") is None:
         requirement_missing("gunicorn is not installed")
-    # The servers' own instance folder shares the session keys with the test's. A close opens
-    # 10,000 sealed ballots or more in helper processes (survey/boxes.py); this session is
-    # small, so the threshold comes down to 1: the close under gunicorn runs them.
+    # The servers' own instance folder shares the session keys with the test's through
+    # SESSION_KEY_DIR, as two machines share one directory (docs/operations.md).
     instance = tmp_path / "servers"
     instance.mkdir()
     keys = Path(app.instance_path) / "session_keys"
-    (instance / "config.py").write_text(
-        f"SESSION_KEY_DIR = {str(keys)!r}\nCLOSE_WORKERS_FROM = 1\nCLOSE_WORKERS = 2\n"
-    )
+    (instance / "config.py").write_text(f"SESSION_KEY_DIR = {str(keys)!r}\n")
     pair = [Server(app, instance), Server(app, instance)]
     for server in pair:
         server.env["WORKERS"] = "2"

@@ -146,23 +146,3 @@ def test_comments_are_read_from_their_own_table(client, open_session):
     assert stored and sorted(c for texts in per_subject.values() for c in texts) == sorted(stored)
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(BallotComment))
     assert rows == len(stored)  # one row per comment, none for the ratings
-
-
-def test_the_box_key_is_the_hkdf_of_the_shared_secret():
-    """The close derives each box's key with hmac.digest: exactly HKDF-SHA256 (RFC 5869)."""
-    import os
-
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    from survey.boxes import SEAL_INFO, _box_key
-
-    for _ in range(20):
-        shared, ephemeral, recipient = os.urandom(32), os.urandom(32), os.urandom(32)
-        expected = HKDF(
-            algorithm=hashes.SHA256(),
-            length=32,
-            salt=None,
-            info=SEAL_INFO + ephemeral + recipient,
-        ).derive(shared)
-        assert _box_key(shared, ephemeral, recipient) == expected
