@@ -6,9 +6,10 @@
 Sealing is timed on a ballot of `--subjects` subjects with a comment (CPU time, per ballot);
 then a throwaway SQLite session (or the empty PostgreSQL database named) of `--ballots` sealed
 ballots, each with the code it used up (none with --no-codes), is closed with close_session:
-open every seal, check it, insert the batch in random order,
-delete the sealed rows, rewrite the codes, store the tally, seal, destroy the key, scrub. The
-close is reported in wall-clock and CPU seconds, step by step, with the peak RSS it reached
+open every seal, check it, insert the batch in random order (the seal's texts built in a
+thread meanwhile), delete the sealed rows, clear the codes, store the tally, seal, destroy the
+key, scrub (the code rows clustered by id on PostgreSQL). CPU counts all the process's threads.
+The close is reported in wall-clock and CPU seconds, step by step, with the peak RSS it reached
 and the load average; on PostgreSQL also the CPU of the database's backends.
 """
 
@@ -86,11 +87,13 @@ def main() -> None:
     with bench_app(args.database_url):
         per_ballot(args.subjects, args.seals)
         clock = StepClock()
-        clock.wrap(closing, "rewrite_ballots", "  of which shuffle, insert, delete")
+        clock.wrap(closing, "_opened", "  of which read, open and check the boxes")
+        clock.wrap(closing, "BatchSeal", "  of which start the seal's texts")
+        clock.wrap(closing, "rewrite_ballots", "  of which insert, delete (texts meanwhile)")
         clock.wrap(anonymity, "_insert_batch", "    of which insert the ballots")
         clock.wrap(anonymity, "rewrite_codes", "    of which rewrite the codes")
         clock.wrap(closing, "store_tally", "  of which store the tally")
-        clock.wrap(closing, "seal_session", "  of which the seal")
+        clock.wrap(closing, "seal_session", "  of which the seal (the texts' rest)")
         clock.wrap(closing, "_open_seals", "open, check, shuffle, insert, seal")
         clock.wrap(closing, "_destroy_key", "destroy the key")
         clock.wrap(anonymity, "scrub_storage", "scrub (checkpoint + VACUUM [FULL])")
@@ -103,7 +106,7 @@ def main() -> None:
         print(f"  sealing them              {SEAL_CPU[-1]:7.2f} s CPU")
         print(close.line())
         for label, (wall, step_cpu) in clock.times.items():
-            print(f"    {label:32s} {wall:6.2f} s wall {step_cpu:6.2f} s CPU")
+            print(f"    {label:46s} {wall:6.2f} s wall {step_cpu:6.2f} s CPU")
         print(f"  whole run                 {time.process_time() - cpu:7.2f} s CPU; load {load()}")
 
 

@@ -49,6 +49,13 @@ _NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 _driver_statements: dict[tuple[str, str], str] = {}
 
 
+def session_driver_connection():
+    """The driver connection under the ORM session's transaction, for bulk work inside it
+    (the close, the streamed exports): rows straight from the driver, none of SQLAlchemy's
+    per-row processing."""
+    return db.session.connection().connection.driver_connection
+
+
 @contextlib.contextmanager
 def pooled_driver_connection():
     """A driver connection from the pool for one step of the voter's hot path; no ORM session.

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from survey.domain.layout import BallotLayout
-from survey.extensions import db
+from survey.extensions import db, session_driver_connection
 from survey.models import (
     Ballot,
     BallotCode,
@@ -124,13 +124,9 @@ class OpenedBatch:
         return len(self.ballots)
 
 
-def rewrite_ballots(session: EvalSession, batch: OpenedBatch) -> OpenedBatch:
-    """Store the opened ballots, with any already in clear, in one shuffled batch; return it.
-
-    Runs inside the caller's transaction (the close). The batch is inserted under fresh random
-    ids in random order and only then are the sealed rows (and any earlier plaintext copies)
-    deleted in bulk: a delete per insert would pair them in the log.
-    """
+def take_stored_ballots(session: EvalSession, batch: OpenedBatch) -> None:
+    """Move ballots stored in clear before the seals (by an older version, while open) into
+    the batch, inside the caller's transaction: they are written again with it."""
     in_session = Ballot.session_id == session.id
     existing = {
         row.id: (row.group_id, row.paper, row.comment, row.ratings, {})
@@ -140,23 +136,30 @@ def rewrite_ballots(session: EvalSession, batch: OpenedBatch) -> OpenedBatch:
             ).where(in_session)
         )
     }
-    if existing:
-        # Ballots stored in clear before the seals (by an older version, while open): coded
-        # by the layout stored with them.
-        layout = BallotLayout.from_document(session.ballot_layout)
-        for ballot_id, subject_id, text in db.session.execute(
-            sa.select(BallotComment.ballot_id, BallotComment.subject_id, BallotComment.text)
-            .join(Ballot, Ballot.id == BallotComment.ballot_id)
-            .where(in_session)
-        ):
-            existing[ballot_id][4][subject_id] = text
-        for group_id, paper, comment, ratings, comments in existing.values():
-            batch.add_stored(group_id, paper, comment, layout.decode(ratings), comments)
-        old = sa.select(Ballot.id).where(in_session).scalar_subquery()
-        db.session.execute(sa.delete(BallotComment).where(BallotComment.ballot_id.in_(old)))
-        db.session.execute(sa.delete(Ballot).where(in_session))
-    del existing
-    batch.shuffle()
+    if not existing:
+        return
+    # Coded by the layout stored with them.
+    layout = BallotLayout.from_document(session.ballot_layout)
+    for ballot_id, subject_id, text in db.session.execute(
+        sa.select(BallotComment.ballot_id, BallotComment.subject_id, BallotComment.text)
+        .join(Ballot, Ballot.id == BallotComment.ballot_id)
+        .where(in_session)
+    ):
+        existing[ballot_id][4][subject_id] = text
+    for group_id, paper, comment, ratings, comments in existing.values():
+        batch.add_stored(group_id, paper, comment, layout.decode(ratings), comments)
+    old = sa.select(Ballot.id).where(in_session).scalar_subquery()
+    db.session.execute(sa.delete(BallotComment).where(BallotComment.ballot_id.in_(old)))
+    db.session.execute(sa.delete(Ballot).where(in_session))
+
+
+def rewrite_ballots(session: EvalSession, batch: OpenedBatch) -> None:
+    """Store the shuffled batch (take_stored_ballots added any ballots already in clear).
+
+    Runs inside the caller's transaction (the close). The batch is inserted under its random
+    ids in its random order and only then are the sealed rows deleted in bulk: a delete per
+    insert would pair them in the log.
+    """
     _insert_batch(session.id, batch)
     db.session.execute(sa.delete(SealedBallot).where(SealedBallot.session_id == session.id))
     db.session.expire_all()
@@ -166,7 +169,6 @@ def rewrite_ballots(session: EvalSession, batch: OpenedBatch) -> OpenedBatch:
     # found a matching second entry, and rewrite the codes (see rewrite_codes).
     db.session.execute(sa.delete(PaperEntry).where(PaperEntry.session_id == session.id))
     rewrite_codes(session)
-    return batch
 
 
 def rewrite_codes(session: EvalSession) -> None:
@@ -196,11 +198,6 @@ BALLOT_COLUMNS = ("id", "session_id", "group_id", "paper", "comment", "ratings")
 COMMENT_COLUMNS = ("ballot_id", "subject_id", "text")
 
 
-def _driver_connection():
-    """The DB-API connection of the session's transaction (the close's one transaction)."""
-    return db.session.connection().connection.driver_connection
-
-
 def _insert_batch(session_id: int, batch: OpenedBatch) -> None:
     """Insert the shuffled batch in its order: ballots (ratings and all), then the comments.
 
@@ -227,7 +224,7 @@ def _insert_batch(session_id: int, batch: OpenedBatch) -> None:
 
 def _copy_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     """PostgreSQL: plain rows through COPY; psycopg formats each row in C (write_row)."""
-    cursor = _driver_connection().cursor()
+    cursor = session_driver_connection().cursor()
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -240,7 +237,7 @@ def _insert_rows(table: str, columns: tuple[str, ...], rows: Iterable[tuple]) ->
     SQLite itself at 300,000 rows; these are plain values the close built, so nothing is lost
     by skipping it."""
     names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-    cursor = _driver_connection().cursor()
+    cursor = session_driver_connection().cursor()
     # Fixed table and column names, no input.
     cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
     cursor.close()

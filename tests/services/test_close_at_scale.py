@@ -8,12 +8,13 @@ import random
 import re
 from collections import Counter
 
+import pytest
 import sqlalchemy as sa
 
 from survey.domain.layout import BallotLayout
 from survey.domain.seal import seal_of
 from survey.extensions import db
-from survey.models import Ballot, BallotComment, TallyCount, TallyGroup
+from survey.models import Ballot, BallotComment, SessionState, TallyCount, TallyGroup
 from survey.services.anonymity import OpenedBatch
 from survey.services.results import (
     _specs,
@@ -146,3 +147,31 @@ def test_comments_are_read_from_their_own_table(client, open_session):
     assert stored and sorted(c for texts in per_subject.values() for c in texts) == sorted(stored)
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(BallotComment))
     assert rows == len(stored)  # one row per comment, none for the ratings
+
+
+def test_a_close_whose_seal_texts_fail_writes_nothing_and_resumes(
+    client, open_session, monkeypatch
+):
+    """The seal's ballot texts are built in a thread while the batch is written: its failure
+    must fail the close's transaction like any other, and the close then resume."""
+    from survey.services import results
+    from survey.services.closing import finish_close
+
+    cast(client, open_session.codes[:6], random.Random(3))
+    session = open_session.session
+
+    def broken(_batch, _group_text):
+        raise RuntimeError("texts failed")
+
+    monkeypatch.setattr(results, "_batch_texts", broken)
+    with pytest.raises(RuntimeError, match="texts failed"):
+        close_session(session, None)
+    db.session.rollback()
+    assert session.state == SessionState.CLOSING and session.close_step == "open"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
+
+    monkeypatch.undo()
+    assert finish_close(session.id) == 6
+    db.session.refresh(session)
+    assert session.state == SessionState.CLOSED
+    assert session.seal == seal_of(seal_document(session))
