@@ -91,7 +91,7 @@ def main() -> None:
         clock.wrap(closing, "BatchSeal", "  of which start the seal's texts")
         clock.wrap(closing, "rewrite_ballots", "  of which insert, delete (texts meanwhile)")
         clock.wrap(anonymity, "_insert_batch", "    of which insert the ballots")
-        clock.wrap(anonymity, "rewrite_codes", "    of which rewrite the codes")
+        clock.wrap(anonymity, "clear_codes", "    of which clear the codes")
         clock.wrap(closing, "store_tally", "  of which store the tally")
         clock.wrap(closing, "seal_session", "  of which the seal (the texts' rest)")
         clock.wrap(closing, "_open_seals", "open, check, shuffle, insert, seal")

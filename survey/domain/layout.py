@@ -105,10 +105,6 @@ class BallotLayout:
             values[slots[line]] = codes[option]
         return bytes(values)
 
-    def fits(self, values: bytes) -> bool:
-        """Whether these bytes are ratings under this layout: its width, each a known code."""
-        return len(values) == self.width and not values.translate(None, self.code_bytes)
-
     def decode(self, values: bytes) -> dict[tuple[int, str], str]:
         """The ratings as {(subject id, item): option}, blank lines left out."""
         if len(values) != self.width:

@@ -5,8 +5,7 @@ WAL, PostgreSQL's ctid and the xmin it shares with the code it used up) follows 
 voting, but it is ciphertext (survey/services/sealing.py). At close the opened ballots are
 inserted in random order in one transaction, the sealed rows deleted in bulk, the code rows
 cleared of receipts, and the files then scrubbed of old copies, the code rows put back in the
-order of issue. See
-docs/anonymity.md.
+order of issue. See docs/anonymity.md.
 """
 
 import logging
@@ -32,7 +31,7 @@ from survey.models import (
 from survey.services import ServiceError
 
 # Tables whose rows could betray the order of voting or asking until rewritten at close;
-# ballot_code is not among them, it is put back in the order of issue (rewrite_codes).
+# ballot_code is not among them, it is put back in the order of issue (clear_codes).
 REWRITTEN_AT_CLOSE = (
     "ballot",
     "ballot_comment",
@@ -166,12 +165,12 @@ def rewrite_ballots(session: EvalSession, batch: OpenedBatch) -> None:
     # Stored with the ballots, in the same transaction: their ratings are read by it.
     session.ballot_layout = batch.layout().document()
     # Nothing may lead back to a code once voting is over: drop paper entries that never
-    # found a matching second entry, and rewrite the codes (see rewrite_codes).
+    # found a matching second entry, and clear the codes (see clear_codes).
     db.session.execute(sa.delete(PaperEntry).where(PaperEntry.session_id == session.id))
-    rewrite_codes(session)
+    clear_codes(session)
 
 
-def rewrite_codes(session: EvalSession) -> None:
+def clear_codes(session: EvalSession) -> None:
     """Clear the session's reprint copies and receipts from its code rows, in place.
 
     Each row keeps its id (the order of issue), group, lookup hash and status: the counts

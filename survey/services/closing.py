@@ -6,12 +6,13 @@ session row when it commits:
 
 1. ``open``: in one transaction, open every sealed ballot with the session's private key
    (survey/boxes.py), check it against the frozen questionnaire, insert the ballots in
-   random order, delete the sealed rows in bulk, rewrite the code rows
-   (anonymity.rewrite_codes), forget the 质询 askers and set the seal
+   random order, delete the sealed rows in bulk, clear the code rows of their receipts
+   (anonymity.clear_codes), forget the 质询 askers and set the seal
    (survey/services/anonymity.py, results.py).
 2. ``key``: overwrite and delete the private key file (survey/services/sealing.py).
 3. ``scrub``: clean old row versions out of the database files (SQLite: checkpoint TRUNCATE
-   and VACUUM; PostgreSQL: VACUUM FULL of the touched tables), then mark the session CLOSED.
+   and VACUUM; PostgreSQL: VACUUM FULL of the touched tables, CLUSTER of ballot_code), then
+   mark the session CLOSED.
 
 A crash or timeout anywhere leaves the session CLOSING with its next step recorded; running
 finish_close() again (``survey close``, or the 继续结束 button on the session page) resumes
