@@ -1,7 +1,7 @@
 """A closed synthetic session in a throwaway SQLite instance, for the report and tally benches.
 
 Ballots are sealed to the session key as cast() seals them and inserted in bulk (executemany),
-each with the used-up code it was cast with (the close rewrites the codes too), then the
+each with the used-up code it was cast with (the close clears the codes too), then the
 session is closed through survey.services.sessions.close_session, which opens every seal,
 shuffles and scrubs: the benches see what a real close does and leaves behind.
 """
@@ -184,7 +184,7 @@ def build_closed_session(
             rows.append({"session_id": session.id, "box": box})
             if code_of:
                 used.append({"code_id": code_of[number], "token": secrets.token_hex(32)})
-        if close:  # each sealed ballot used up a code, which the close rewrites too
+        if close:  # each sealed ballot used up a code, which the close clears too
             db.session.execute(sa.insert(SealedBallot), rows)
             if used:
                 db.session.execute(USE_CODE, used)
@@ -222,6 +222,7 @@ def _issue_codes(session_id: int, group_of: list[int], rng: random.Random) -> li
     rng.shuffle(issue_order)
     for first in range(0, len(issue_order), CHUNK_BALLOTS):
         numbers = issue_order[first : first + CHUNK_BALLOTS]
+        codes = [new_ballot_code() for _ in numbers]
         db.session.execute(
             sa.insert(BallotCode),
             [
@@ -231,7 +232,7 @@ def _issue_codes(session_id: int, group_of: list[int], rng: random.Random) -> li
                     "code_hash": code_hash(key, code),
                     "code_sealed": seal_code(key, code),
                 }
-                for number, code in ((n, new_ballot_code()) for n in numbers)
+                for number, code in zip(numbers, codes, strict=True)
             ],
         )
         db.session.commit()

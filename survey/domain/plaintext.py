@@ -79,9 +79,7 @@ def unpack(data: bytes, layout: BallotLayout) -> BallotContent:
     values = data[_HEAD.size : end]
     if values.translate(None, layout.code_bytes):  # the width is right: len(data) >= end
         raise LayoutError("a rating code outside the layout's options")
-    if len(data) == end:
-        return BallotContent(group_id, paper == 1, values, (), "")
-    overall, comments = _comments(json.loads(data[end:]))
+    overall, comments = _comments(json.loads(data[end:])) if len(data) > end else ("", ())
     return BallotContent(group_id, paper == 1, values, comments, overall)
 
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from survey.boxes import Opener
 from survey.domain import plaintext
-from survey.extensions import db, session_driver_connection
+from survey.extensions import db, driver_sql, session_driver_connection
 from survey.models import (
     Ballot,
     EvalSession,
@@ -205,15 +205,14 @@ def _sealed_boxes(session_id: int) -> Iterator[bytes]:
     """The session's boxes, BOX_CHUNK at a time: only the compact opened ballots accumulate,
     never every box at once. Straight from the driver: on PostgreSQL a server-side cursor in
     binary (bytea as it is: hex would double the 30 MB of 100,000 boxes)."""
-    connection = session_driver_connection()
-    if db.engine.dialect.name == "postgresql":
+    connection, dialect = session_driver_connection(), db.engine.dialect.name
+    if dialect == "postgresql":
         cursor = connection.cursor(name="sealed_boxes", binary=True)
-        query = "SELECT box FROM sealed_ballot WHERE session_id = %s"
     else:
         cursor = connection.cursor()
-        query = "SELECT box FROM sealed_ballot WHERE session_id = ?"
+    query = driver_sql("SELECT box FROM sealed_ballot WHERE session_id = :session_id", dialect)
     try:
-        cursor.execute(query, (session_id,))
+        cursor.execute(query, {"session_id": session_id})
         while rows := cursor.fetchmany(BOX_CHUNK):
             for (box,) in rows:
                 yield box

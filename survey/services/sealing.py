@@ -2,9 +2,9 @@
 
 When a session opens, an X25519 key pair is made for it. The public key is stored with the
 session; every ballot (and every clerk's paper entry) is sealed to it at submit
-(survey/boxes.py: a fresh ephemeral X25519 key, HKDF-SHA256 and ChaCha20-Poly1305, as in
-libsodium's sealed box). Only ciphertext reaches the database, its write-ahead log and any
-backup made while voting.
+(survey/boxes.py: an ephemeral X25519 key shared by at most 64 boxes of one process,
+HKDF-SHA256 and ChaCha20-Poly1305, as in libsodium's sealed box). Only ciphertext reaches the
+database, its write-ahead log and any backup made while voting.
 
 The private key is a file of its own (0600) in the instance folder, or in SESSION_KEY_DIR
 when several app servers share one directory. The close opens every seal in one shuffled
